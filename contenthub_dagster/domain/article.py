@@ -1,0 +1,33 @@
+"""A generated article and the review status it lands in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+APPROVED = "approved"
+PENDING_REVIEW = "pending_review"
+
+
+@dataclass(frozen=True)
+class Article:
+    """What a generator returns for one generation task."""
+
+    title: str
+    body: str
+    generator: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """What the lifecycle row's ``result`` keeps (the body lives in generated_contents)."""
+        return {
+            "title": self.title,
+            "generator": self.generator,
+            "characters": len(self.body),
+            **self.details,
+        }
+
+
+def content_status(auto_approve: bool) -> str:
+    """Auto-approved content goes straight to the publish pool; the rest waits for review."""
+    return APPROVED if auto_approve else PENDING_REVIEW

@@ -1,0 +1,111 @@
+"""Generation params and their rules (DOMAIN.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from contenthub_dagster.domain.problems import (
+    FieldProblem,
+    InvalidParamsError,
+    problems_from_validation_error,
+)
+
+CATEGORIES = ("技术", "产品", "运营", "营销")
+MIN_PRIORITY = 1
+MAX_PRIORITY = 10
+DEFAULT_PRIORITY = 5
+
+
+class TopicSpec(BaseModel):
+    """A custom topic; only ``topic`` is required."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str
+    keywords: str | None = None
+    requirements: str | None = None
+    tone: str | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must be a non-empty string")
+        return value
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords_as_comma_list(cls, value: Any) -> Any:
+        # ContentHub stores keywords as one comma-separated string; a YAML list is friendlier.
+        if isinstance(value, list | tuple):
+            return ",".join(str(item).strip() for item in value if str(item).strip())
+        return value
+
+
+class GenerationParams(BaseModel):
+    """Validated params of an ``async_content_generation`` task."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_ids: list[StrictInt] = Field(min_length=1)
+    count_per_account: StrictInt | None = Field(default=None, gt=0)
+    category: str | None = None
+    auto_approve: StrictBool = True
+    priority: StrictInt = Field(default=DEFAULT_PRIORITY, ge=MIN_PRIORITY, le=MAX_PRIORITY)
+    topics: list[TopicSpec] | None = None
+
+    @field_validator("account_ids")
+    @classmethod
+    def _positive_unique_ids(cls, value: list[int]) -> list[int]:
+        bad = [v for v in value if v <= 0]
+        if bad:
+            raise ValueError(f"account ids must be positive integers, got {bad}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("category")
+    @classmethod
+    def _blank_category_is_none(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+    @field_validator("topics")
+    @classmethod
+    def _empty_topics_is_none(cls, value: list[TopicSpec] | None) -> list[TopicSpec] | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _default_count(self) -> GenerationParams:
+        if self.count_per_account is None:
+            count = len(self.topics) if self.topics else 1
+            object.__setattr__(self, "count_per_account", count)
+        return self
+
+    @property
+    def per_account(self) -> int:
+        """How many generation tasks each account gets (custom topics are cut to the count)."""
+        count = self.count_per_account or 1
+        return min(count, len(self.topics)) if self.topics else count
+
+
+def validate_params(raw: Mapping[str, Any], prefix: str = "") -> GenerationParams:
+    """Validate raw params, raising :class:`InvalidParamsError` with every problem found."""
+    if not isinstance(raw, Mapping):
+        raise InvalidParamsError([FieldProblem(prefix, "must be a mapping")])
+    try:
+        return GenerationParams.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise InvalidParamsError(problems_from_validation_error(exc, prefix)) from None

@@ -1,0 +1,42 @@
+"""Validation problems as (field path, reason) pairs, whatever raised them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid field: a dotted path (``params.priority``) and why it is invalid."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}" if self.field else self.reason
+
+
+class InvalidParamsError(ValueError):
+    """Params that break one or more rules; carries every problem, not just the first."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def problems_from_validation_error(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
+    """Flatten a pydantic error into field problems, paths joined with dots."""
+    problems = []
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"])
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown field"
+        elif reason.startswith("Value error, "):
+            reason = reason.removeprefix("Value error, ")
+        problems.append(FieldProblem(path, reason))
+    return problems

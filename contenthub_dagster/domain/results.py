@@ -1,0 +1,119 @@
+"""Result aggregation: the executor's result dict, keys and messages exactly as DOMAIN.md §4."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contenthub_dagster.domain.planning import AccountPlan
+
+ALL_FAILED = "AllTasksFailed"
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """What happened to one planned topic: its task id, and an error if it was not submitted."""
+
+    task_id: str
+    error: str | None = None
+    already_submitted: bool = False
+
+
+def submit_error(account_id: int, reason: str) -> str:
+    return f"Failed to submit task for account {account_id}: {reason}"
+
+
+def build_result(
+    plans: Sequence[AccountPlan],
+    outcomes: Mapping[tuple[int, int], SubmitOutcome],
+    *,
+    per_account: int,
+    duration: float,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Aggregate per-account outcomes into the result dict.
+
+    ``outcomes`` maps each planned topic's ``(account_id, index)`` to what happened to it;
+    ``per_account`` is how many failures an unknown or inactive account counts.
+    """
+    tasks: list[dict[str, Any]] = []
+    errors: list[str] = []
+    stats: dict[str, dict[str, Any]] = {}
+    submitted = failed = already = 0
+
+    for plan in plans:
+        if plan.error is not None:
+            errors.append(plan.error)
+            failed += per_account
+            if plan.account is not None:
+                stats[str(plan.account_id)] = _stats(plan.account.display_name, 0, per_account)
+            continue
+        ok = bad = 0
+        for topic in plan.topics:
+            outcome = outcomes.get((plan.account_id, topic.index))
+            if outcome is None or outcome.error is not None:
+                reason = outcome.error if outcome else "not submitted"
+                errors.append(submit_error(plan.account_id, reason or "unknown error"))
+                bad += 1
+                continue
+            ok += 1
+            already += outcome.already_submitted
+            tasks.append(
+                {
+                    "task_id": outcome.task_id,
+                    "account_id": plan.account_id,
+                    "account_name": topic.account_name,
+                    "topic": topic.topic,
+                    "category": topic.category,
+                }
+            )
+        name = plan.account.display_name if plan.account else str(plan.account_id)
+        stats[str(plan.account_id)] = _stats(name, ok, bad)
+        submitted += ok
+        failed += bad
+
+    success = submitted > 0
+    if success:
+        message = f"Successfully submitted {submitted} async tasks for {len(plans)} accounts"
+        if failed:
+            message += f" ({failed} failed)"
+    else:
+        message = "Failed to submit any tasks: " + "; ".join(errors[:3])
+
+    return {
+        "success": success,
+        "message": message,
+        "error": None if success else ALL_FAILED,
+        "data": {
+            "success": success,
+            "total_submitted": submitted,
+            "total_failed": failed,
+            "already_submitted": already,
+            "tasks": tasks,
+            "errors": errors,
+            "account_stats": stats,
+        },
+        "duration": round(duration, 3),
+        "metadata": dict(metadata or {}),
+    }
+
+
+def _stats(name: str, ok: int, bad: int) -> dict[str, Any]:
+    return {"account_name": name, "success": ok, "failed": bad, "total": ok + bad}
+
+
+def account_stats_markdown(result: Mapping[str, Any]) -> str:
+    """The per-account table as Markdown, for the run page."""
+    lines = ["| account | name | submitted | failed | total |", "|---|---|---|---|---|"]
+    for account_id, row in result["data"]["account_stats"].items():
+        lines.append(
+            f"| {account_id} | {row['account_name']} | {row['success']} | {row['failed']} "
+            f"| {row['total']} |"
+        )
+    if len(lines) == 2:
+        lines.append("| - | (no known accounts) | 0 | 0 | 0 |")
+    errors = result["data"]["errors"]
+    if errors:
+        lines += ["", "**Errors**", ""] + [f"- {e}" for e in errors]
+    return "\n".join(lines)

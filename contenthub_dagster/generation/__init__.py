@@ -1,0 +1,1 @@
+"""Generators (offline, openai, content-creator) and the code path that runs one task."""

@@ -1,0 +1,185 @@
+"""The three ops, their graph, and one job per scheduled task."""
+
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+
+from contenthub_dagster import tags
+from contenthub_dagster.config import GenerationParamsConfig, TopicConfig
+from contenthub_dagster.domain.accounts import Account
+from contenthub_dagster.domain.messages import GenerationRequest, request_for
+from contenthub_dagster.domain.params import GenerationParams, validate_params
+from contenthub_dagster.domain.planning import AccountPlan, plan_accounts
+from contenthub_dagster.domain.problems import InvalidParamsError
+from contenthub_dagster.domain.results import (
+    SubmitOutcome,
+    account_stats_markdown,
+    build_result,
+)
+from contenthub_dagster.domain.task_ids import generation_task_id
+from contenthub_dagster.queue.connection import QueueUnavailableError
+from contenthub_dagster.resources.accounts import AccountsResource, AccountsUnavailableError
+from contenthub_dagster.resources.queue import GenerationQueueResource
+from contenthub_dagster.tasks.model import ScheduledTask
+
+
+@dataclass(frozen=True)
+class ResolvedAccounts:
+    """Validated params and the accounts that exist among the requested ones."""
+
+    params: GenerationParams
+    accounts: dict[int, Account]
+    started_at: float
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What each account gets in this run."""
+
+    params: GenerationParams
+    plans: list[AccountPlan]
+    started_at: float
+
+
+@dg.op(description="Validate the run's params and read the requested accounts.")
+def resolve_accounts(
+    context: dg.OpExecutionContext, config: GenerationParamsConfig, accounts: AccountsResource
+) -> ResolvedAccounts:
+    started_at = time.time()
+    try:
+        params = validate_params(config.raw_params())
+    except InvalidParamsError as exc:
+        problems = "; ".join(f"params.{p}" for p in exc.problems)
+        raise dg.Failure(
+            description=f"Task {context.job_name}: invalid params: {problems}",
+            allow_retries=False,
+        ) from None
+    try:
+        found = accounts.fetch(params.account_ids)
+    except AccountsUnavailableError as exc:
+        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+    missing = [i for i in params.account_ids if i not in found]
+    context.log.info(
+        f"{len(found)} of {len(params.account_ids)} accounts found"
+        + (f"; unknown: {missing}" if missing else "")
+    )
+    return ResolvedAccounts(params, found, started_at)
+
+
+@dg.op(description="Build each account's topics from its category templates or custom topics.")
+def build_topics(context: dg.OpExecutionContext, resolved: ResolvedAccounts) -> RunPlan:
+    plans = plan_accounts(resolved.params, resolved.accounts)
+    topics = sum(len(p.topics) for p in plans)
+    context.log.info(f"{topics} topics planned for {len(plans)} accounts")
+    return RunPlan(resolved.params, plans, resolved.started_at)
+
+
+@dg.op(description="Submit one generation task per topic and attach the result to the run.")
+def submit_generation_tasks(
+    context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
+) -> dg.Output[dict]:
+    root_run_id = context.run.root_run_id or context.run_id
+    requests = _requests(run_plan, context.job_name, root_run_id, context.run_id)
+    context.log.info(f"Submitting {len(requests)} generation tasks ({generation_queue.describe()})")
+    try:
+        by_id = generation_queue.submit(list(requests.values()), context.log)
+    except QueueUnavailableError as exc:
+        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+    outcomes = {
+        key: by_id.get(r.task_id) or SubmitOutcome(r.task_id, error="no outcome reported")
+        for key, r in requests.items()
+    }
+    result = build_result(
+        run_plan.plans,
+        outcomes,
+        per_account=run_plan.params.per_account,
+        duration=time.time() - run_plan.started_at,
+        metadata={
+            "scheduled_task": context.job_name,
+            "run_id": context.run_id,
+            "root_run_id": root_run_id,
+            "mode": generation_queue.mode,
+        },
+    )
+    data = result["data"]
+    context.instance.add_run_tags(
+        context.run_id,
+        {
+            tags.SUBMITTED: str(data["total_submitted"]),
+            tags.FAILED: str(data["total_failed"]),
+            tags.MODE: generation_queue.mode,
+        },
+    )
+    metadata = {
+        "result": dg.MetadataValue.json(result),
+        "account_stats": dg.MetadataValue.md(account_stats_markdown(result)),
+        "total_submitted": dg.MetadataValue.int(data["total_submitted"]),
+        "total_failed": dg.MetadataValue.int(data["total_failed"]),
+        "message": dg.MetadataValue.text(result["message"]),
+    }
+    for error in data["errors"]:
+        context.log.warning(error)
+    if not result["success"]:
+        raise dg.Failure(description=result["message"], metadata=metadata, allow_retries=False)
+    context.log.info(result["message"])
+    return dg.Output(result, metadata=metadata)
+
+
+def _requests(
+    run_plan: RunPlan, task_key: str, root_run_id: str, run_id: str
+) -> dict[tuple[int, int], GenerationRequest]:
+    params = run_plan.params
+    return {
+        (topic.account_id, topic.index): request_for(
+            topic,
+            task_id=generation_task_id(root_run_id, topic.account_id, topic.index),
+            priority=params.priority,
+            auto_approve=params.auto_approve,
+            scheduled_task=task_key,
+            run_id=run_id,
+        )
+        for plan in run_plan.plans
+        for topic in plan.topics
+    }
+
+
+@dg.graph(description="Resolve accounts, build topics, submit generation tasks.")
+def content_generation() -> None:
+    submit_generation_tasks(build_topics(resolve_accounts()))
+
+
+def default_run_config(task: ScheduledTask) -> dg.RunConfig:
+    """The task's params as the job's default run config, so the launchpad opens pre-filled."""
+    p = task.params
+    config = GenerationParamsConfig(
+        account_ids=list(p.account_ids),
+        count_per_account=p.count_per_account,
+        category=p.category,
+        auto_approve=p.auto_approve,
+        priority=p.priority,
+        topics=[TopicConfig(**t.model_dump()) for t in p.topics or []],
+    )
+    return dg.RunConfig(ops={"resolve_accounts": config})
+
+
+def task_tags(task: ScheduledTask) -> dict[str, str]:
+    """Tags every run of the task's job carries."""
+    return {
+        tags.TASK: task.key,
+        tags.TASK_TYPE: task.task_type,
+        tags.DAGSTER_PRIORITY: str(task.params.priority),
+    }
+
+
+def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions."""
+    description = task.name if not task.description else f"{task.name}: {task.description}"
+    return content_generation.to_job(
+        name=task.key,
+        description=description,
+        tags=task_tags(task),
+        config=default_run_config(task),
+        executor_def=dg.in_process_executor,
+        metadata={"task name": task.name, "active": task.is_active},
+    )

@@ -1,0 +1,1 @@
+"""The BullMQ generation queue on Redis: connections, the producer. No Dagster."""

@@ -1,0 +1,105 @@
+"""Adding generation requests to the BullMQ queue, in chunks, each item failing alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from bullmq import Queue
+
+from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest, bullmq_priority
+from contenthub_dagster.domain.results import SubmitOutcome
+from contenthub_dagster.queue.connection import (
+    DEFAULT_TIMEOUT_SECONDS,
+    check_reachable,
+    redis_client,
+)
+
+ATTEMPTS = 3
+BACKOFF_DELAY_MS = 30_000  # exponential: 30 s, 60 s, 120 s
+KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
+KEEP_FAILED_SECONDS = 30 * 24 * 3600
+
+
+def job_options(request: GenerationRequest) -> dict[str, Any]:
+    """BullMQ options of one generation job: its id, priority, retries and retention."""
+    return {
+        "jobId": request.task_id,
+        "priority": bullmq_priority(request.priority),
+        "attempts": ATTEMPTS,
+        "backoff": {"type": "exponential", "delay": BACKOFF_DELAY_MS},
+        "removeOnComplete": {"age": KEEP_COMPLETED_SECONDS},
+        "removeOnFail": {"age": KEEP_FAILED_SECONDS},
+    }
+
+
+class BullMQProducer:
+    """Puts generation requests on a BullMQ queue."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        queue_name: str,
+        prefix: str = "bull",
+        chunk_size: int = 100,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.redis_url = redis_url
+        self.queue_name = queue_name
+        self.prefix = prefix
+        self.chunk_size = chunk_size
+        self.timeout = timeout
+
+    def submit(self, requests: Sequence[GenerationRequest]) -> dict[str, SubmitOutcome]:
+        """Add every request; returns an outcome per task id. Raises if Redis is unreachable."""
+        return asyncio.run(self._submit(requests))
+
+    async def _submit(self, requests: Sequence[GenerationRequest]) -> dict[str, SubmitOutcome]:
+        client = redis_client(self.redis_url, self.timeout)
+        queue = Queue(self.queue_name, {"connection": client, "prefix": self.prefix})
+        try:
+            await check_reachable(client, self.redis_url)
+            outcomes = await self._already_queued(client, requests)
+            fresh = [r for r in requests if r.task_id not in outcomes]
+            for start in range(0, len(fresh), self.chunk_size):
+                chunk = fresh[start : start + self.chunk_size]
+                outcomes.update(await self._add_chunk(queue, chunk))
+            return outcomes
+        finally:
+            await queue.close()
+            await client.aclose()
+
+    async def _already_queued(
+        self, client: Any, requests: Sequence[GenerationRequest]
+    ) -> dict[str, SubmitOutcome]:
+        # BullMQ would dedupe by jobId anyway; asking first lets the result say so.
+        async with client.pipeline(transaction=False) as pipe:
+            for request in requests:
+                pipe.exists(f"{self.prefix}:{self.queue_name}:{request.task_id}")
+            found = await asyncio.wait_for(pipe.execute(), self.timeout)
+        return {
+            r.task_id: SubmitOutcome(r.task_id, already_submitted=True)
+            for r, exists in zip(requests, found, strict=True)
+            if exists
+        }
+
+    async def _add_chunk(
+        self, queue: Queue, chunk: Sequence[GenerationRequest]
+    ) -> dict[str, SubmitOutcome]:
+        jobs = [{"name": JOB_NAME, "data": r.to_message(), "opts": job_options(r)} for r in chunk]
+        try:
+            await asyncio.wait_for(queue.addBulk(jobs), self.timeout)
+            return {r.task_id: SubmitOutcome(r.task_id) for r in chunk}
+        except Exception:
+            # Retry one by one so a single bad item fails alone.
+            return {r.task_id: await self._add_one(queue, r) for r in chunk}
+
+    async def _add_one(self, queue: Queue, request: GenerationRequest) -> SubmitOutcome:
+        try:
+            await asyncio.wait_for(
+                queue.add(JOB_NAME, request.to_message(), job_options(request)), self.timeout
+            )
+            return SubmitOutcome(request.task_id)
+        except Exception as exc:
+            return SubmitOutcome(request.task_id, error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,1 @@
+"""ContentHub's SQL database: engines, our tables, accounts and generated content. No Dagster."""

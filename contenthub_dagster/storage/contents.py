@@ -1,0 +1,152 @@
+"""Generation task lifecycle rows and generated articles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from contenthub_dagster.domain.article import Article, content_status
+from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.storage.tables import (
+    content_generation_tasks,
+    content_metadata,
+    generated_contents,
+)
+
+PENDING = "pending"
+SUBMITTED = "submitted"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+TIMEOUT = "timeout"
+DEFAULT_MAX_RETRIES = 3
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ContentStore:
+    """Our rows in ContentHub's database: one lifecycle row per task, one article per success."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def ensure_schema(self) -> None:
+        """Create our tables where they are missing; existing ones are left as they are."""
+        content_metadata.create_all(self.engine, checkfirst=True)
+
+    def statuses(self, task_ids: Iterable[str]) -> dict[str, str]:
+        """The lifecycle status of each of these task ids that has a row."""
+        ids = list(task_ids)
+        if not ids:
+            return {}
+        query = sa.select(
+            content_generation_tasks.c.task_id, content_generation_tasks.c.status
+        ).where(content_generation_tasks.c.task_id.in_(ids))
+        with self.engine.connect() as conn:
+            return {row.task_id: row.status for row in conn.execute(query)}
+
+    def record_submitted(
+        self,
+        requests: Sequence[GenerationRequest],
+        status: str,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> None:
+        """Write the first lifecycle row of each request not recorded yet."""
+        known = self.statuses(r.task_id for r in requests)
+        rows = [
+            {
+                "task_id": r.task_id,
+                "account_id": r.account_id,
+                "topic": r.topic,
+                "keywords": r.keywords,
+                "category": r.category,
+                "requirements": r.requirements,
+                "tone": r.tone,
+                "status": status,
+                "priority": r.priority,
+                "retry_count": 0,
+                "max_retries": max_retries,
+                "submitted_at": _now(),
+                "auto_approve": r.auto_approve,
+            }
+            for r in requests
+            if r.task_id not in known
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(content_generation_tasks.insert(), rows)
+
+    def start_attempt(self, task_id: str, attempt: int, timeout_at: datetime) -> None:
+        """Mark a task processing; ``attempt`` counts from 1, so retries are ``attempt - 1``."""
+        self._update(
+            task_id,
+            status=PROCESSING,
+            started_at=_now(),
+            timeout_at=timeout_at,
+            retry_count=max(attempt - 1, 0),
+            error_message=None,
+        )
+
+    def complete(self, request: GenerationRequest, article: Article) -> None:
+        """Store the article and close the lifecycle row, in one transaction."""
+        now = _now()
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(generated_contents.c.id).where(
+                    generated_contents.c.task_id == request.task_id
+                )
+            ).first()
+            if exists is None:
+                conn.execute(
+                    generated_contents.insert().values(
+                        task_id=request.task_id,
+                        account_id=request.account_id,
+                        scheduled_task=request.scheduled_task,
+                        topic=request.topic,
+                        category=request.category,
+                        title=article.title,
+                        body=article.body,
+                        status=content_status(request.auto_approve),
+                        generator=article.generator,
+                        created_at=now,
+                    )
+                )
+            conn.execute(
+                content_generation_tasks.update()
+                .where(content_generation_tasks.c.task_id == request.task_id)
+                .values(
+                    status=COMPLETED,
+                    completed_at=now,
+                    error_message=None,
+                    result=article.summary(),
+                )
+            )
+
+    def fail(self, task_id: str, error: str, status: str = FAILED) -> None:
+        """Record a failed or timed-out attempt (``status`` stays processing while retrying)."""
+        values: dict[str, Any] = {"status": status, "error_message": error[:2000]}
+        if status in (FAILED, TIMEOUT):
+            values["completed_at"] = _now()
+        self._update(task_id, **values)
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """One lifecycle row as a dict."""
+        query = sa.select(content_generation_tasks).where(
+            content_generation_tasks.c.task_id == task_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def _update(self, task_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                content_generation_tasks.update()
+                .where(content_generation_tasks.c.task_id == task_id)
+                .values(**values)
+            )

@@ -1,0 +1,55 @@
+"""Engines for ContentHub's database, with timeouts, plain ``postgresql://`` URLs accepted."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from contenthub_dagster import settings
+
+CONNECT_TIMEOUT_SECONDS = 10
+STATEMENT_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def normalize_url(url: str) -> str:
+    """Map ``postgres://`` and ``postgresql://`` onto the psycopg 3 driver we ship."""
+    parsed = make_url(url.strip())
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced, safe for logs and errors."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def embedded_url(base_dir: Path | None = None) -> str:
+    """The embedded SQLite database used when no URL is configured."""
+    path = (base_dir or Path.cwd()) / settings.EMBEDDED_DATABASE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+@functools.cache
+def engine_for(url: str) -> sa.Engine:
+    """One pooled engine per URL per process."""
+    normalized = normalize_url(url)
+    if normalized.startswith("sqlite"):
+        return sa.create_engine(normalized, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    connect_args: dict[str, object] = {}
+    if normalized.startswith("postgresql"):
+        connect_args = {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        }
+    return sa.create_engine(
+        normalized, connect_args=connect_args, pool_pre_ping=True, pool_recycle=1800
+    )

@@ -1,0 +1,78 @@
+"""All task sources together: valid tasks, every load error, every warning."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contenthub_dagster import settings
+from contenthub_dagster.tasks.errors import TaskLoadError
+from contenthub_dagster.tasks.model import ScheduledTask
+from contenthub_dagster.tasks.yaml_source import load_yaml_tasks
+
+logger = logging.getLogger("contenthub_dagster.tasks")
+
+
+@dataclass(frozen=True)
+class TaskCatalog:
+    """The loaded tasks, keyed by job name, with what could not be loaded."""
+
+    tasks: tuple[ScheduledTask, ...] = ()
+    errors: tuple[TaskLoadError, ...] = ()
+    warnings: tuple[str, ...] = ()
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def get(self, key: str) -> ScheduledTask | None:
+        return next((t for t in self.tasks if t.key == key), None)
+
+    def summary(self) -> str:
+        text = f"{len(self.tasks)} task(s) loaded from {', '.join(self.sources) or 'no source'}"
+        if self.errors:
+            text += f"; {len(self.errors)} problem(s) in task definitions"
+        return text
+
+
+def load_catalog(
+    tasks_path: Path | None = None, tasks_database_url: str | None = None
+) -> TaskCatalog:
+    """Load tasks from the YAML path and, when given, ContentHub's ``scheduled_tasks`` table."""
+    path = tasks_path if tasks_path is not None else settings.tasks_path()
+    found: list[tuple[str, ScheduledTask]] = []
+    errors: list[TaskLoadError] = []
+    sources = [str(path)]
+
+    yaml_tasks, yaml_errors = load_yaml_tasks(path)
+    found += [(str(path), task) for task in yaml_tasks]
+    errors += yaml_errors
+
+    if tasks_database_url:
+        from contenthub_dagster.tasks.table_source import load_table_tasks
+
+        sources.append("scheduled_tasks table")
+        table_tasks, table_errors = load_table_tasks(tasks_database_url)
+        found += [("scheduled_tasks table", task) for task in table_tasks]
+        errors += table_errors
+
+    tasks, collisions = _drop_colliding_keys(found)
+    errors += collisions
+    warnings = [w for task in tasks for w in task.warnings()]
+    for error in errors:
+        logger.error("Invalid task definition: %s", error)
+    for warning in warnings:
+        logger.warning(warning)
+    return TaskCatalog(tuple(tasks), tuple(errors), tuple(warnings), tuple(sources))
+
+
+def _drop_colliding_keys(
+    found: list[tuple[str, ScheduledTask]],
+) -> tuple[list[ScheduledTask], list[TaskLoadError]]:
+    counts = Counter(task.key for _, task in found)
+    tasks = [task for _, task in found if counts[task.key] == 1]
+    errors = [
+        TaskLoadError(source, task.key, "key", f"{task.key!r} is defined {counts[task.key]} times")
+        for source, task in found
+        if counts[task.key] > 1
+    ]
+    return tasks, errors
