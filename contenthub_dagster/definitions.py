@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dagster as dg
@@ -16,6 +17,8 @@ from contenthub_dagster.resources import (
 )
 from contenthub_dagster.task_errors import task_definitions_sensor
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
+
+logger = logging.getLogger("contenthub_dagster.definitions")
 
 
 def resources_for_environment() -> dict[str, Any]:
@@ -45,6 +48,10 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
     """Everything Dagster serves for a catalog of tasks (default: the configured sources)."""
     if catalog is None:
         catalog = load_catalog(tasks_database_url=settings.env(settings.TASKS_DATABASE_URL))
+    for error in catalog.errors:
+        logger.error("Invalid task definition: %s", error)
+    for warning in catalog.warnings:
+        logger.warning(warning)
     return dg.Definitions(
         jobs=[build_task_job(task) for task in catalog.tasks],
         sensors=[task_definitions_sensor(catalog)],

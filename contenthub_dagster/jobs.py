@@ -168,6 +168,8 @@ def task_tags(task: ScheduledTask) -> dict[str, str]:
     return {
         tags.TASK: task.key,
         tags.TASK_TYPE: task.task_type,
+        # Schedules and sensors override this with their own trigger on the runs they request.
+        tags.TRIGGER: tags.TRIGGER_MANUAL,
         tags.DAGSTER_PRIORITY: str(task.params.priority),
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +10,6 @@ from contenthub_dagster import settings
 from contenthub_dagster.tasks.errors import TaskLoadError
 from contenthub_dagster.tasks.model import ScheduledTask
 from contenthub_dagster.tasks.yaml_source import load_yaml_tasks
-
-logger = logging.getLogger("contenthub_dagster.tasks")
 
 
 @dataclass(frozen=True)
@@ -58,10 +55,6 @@ def load_catalog(
     tasks, collisions = _drop_colliding_keys(found)
     errors += collisions
     warnings = [w for task in tasks for w in task.warnings()]
-    for error in errors:
-        logger.error("Invalid task definition: %s", error)
-    for warning in warnings:
-        logger.warning(warning)
     return TaskCatalog(tuple(tasks), tuple(errors), tuple(warnings), tuple(sources))
 
 

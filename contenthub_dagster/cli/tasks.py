@@ -1,0 +1,52 @@
+"""``contenthub-dagster tasks``: inspect and validate task definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from contenthub_dagster import settings
+from contenthub_dagster.cli.output import emit_json
+from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
+
+
+def _catalog(tasks_path: Path | None) -> TaskCatalog:
+    return load_catalog(tasks_path, settings.env(settings.TASKS_DATABASE_URL))
+
+
+@click.group("tasks")
+def tasks_group() -> None:
+    """Scheduled task definitions."""
+
+
+@tasks_group.command("validate")
+@click.option(
+    "--file",
+    "tasks_path",
+    type=click.Path(path_type=Path),
+    help="Task file or directory (default: CONTENTHUB_TASKS, else ./tasks.yaml).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate_command(tasks_path: Path | None, as_json: bool) -> None:
+    """Check every task definition; list all problems; exit 1 if there are any."""
+    catalog = _catalog(tasks_path)
+    if as_json:
+        emit_json(
+            {
+                "valid": [t.key for t in catalog.tasks],
+                "errors": [
+                    {"source": e.source, "task": e.task, "field": e.field, "reason": e.reason}
+                    for e in catalog.errors
+                ],
+                "warnings": list(catalog.warnings),
+            }
+        )
+    else:
+        for warning in catalog.warnings:
+            click.echo(f"warning: {warning}")
+        for error in catalog.errors:
+            click.echo(f"error: {error}")
+        click.echo(catalog.summary())
+    if catalog.errors:
+        raise SystemExit(1)

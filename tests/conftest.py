@@ -1,0 +1,54 @@
+"""Shared fixtures: real services, a working directory of the test's own, clean environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import postgres_database, redis_database
+
+CONTENTHUB_ENV = (
+    "CONTENTHUB_TASKS",
+    "CONTENTHUB_TASKS_DATABASE_URL",
+    "CONTENTHUB_DATABASE_URL",
+    "CONTENTHUB_REDIS_URL",
+    "CONTENTHUB_QUEUE",
+    "CONTENTHUB_QUEUE_PREFIX",
+    "CONTENTHUB_TIMEZONE",
+    "CONTENTHUB_GENERATOR",
+    "CONTENTHUB_ALERT_WEBHOOK",
+    "CONTENTHUB_LOG_DIR",
+    "DAGSTER_HOME",
+)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every test starts with no ContentHub settings, in an empty working directory."""
+    for name in CONTENTHUB_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of this test's own (plain postgresql:// URL)."""
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_queue() -> Iterator[tuple[str, str]]:
+    """A Redis DB of this test's own and a unique BullMQ prefix: (url, prefix)."""
+    with redis_database() as pair:
+        yield pair
+
+
+@pytest.fixture
+def shipped_tasks() -> Path:
+    """The task file shipped at the top of the repository."""
+    return REPO_ROOT / "tasks.yaml"
