@@ -51,6 +51,17 @@ class BullMQProducer:
         self.chunk_size = chunk_size
         self.timeout = timeout
 
+    def ping(self) -> None:
+        """Raise :class:`QueueUnavailableError` unless Redis answers."""
+        asyncio.run(self._ping())
+
+    async def _ping(self) -> None:
+        client = redis_client(self.redis_url, self.timeout)
+        try:
+            await check_reachable(client, self.redis_url)
+        finally:
+            await client.aclose()
+
     def submit(self, requests: Sequence[GenerationRequest]) -> dict[str, SubmitOutcome]:
         """Add every request; returns an outcome per task id. Raises if Redis is unreachable."""
         return asyncio.run(self._submit(requests))

@@ -65,10 +65,12 @@ class BullMQQueueResource(GenerationQueueResource):
     def submit(
         self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
+        producer = self.producer()
+        producer.ping()  # before any row is written: an unreachable Redis leaves no trace
         store = self.database.content_store()
         # The first lifecycle row is written before the job exists, so a fast worker finds it.
         store.record_submitted(requests, SUBMITTED)
-        outcomes = self.producer().submit(requests)
+        outcomes = producer.submit(requests)
         for outcome in outcomes.values():
             if outcome.error:
                 store.fail(outcome.task_id, f"not queued: {outcome.error}", FAILED)
