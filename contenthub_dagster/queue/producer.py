@@ -22,13 +22,15 @@ KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
 KEEP_FAILED_SECONDS = 30 * 24 * 3600
 
 
-def job_options(request: GenerationRequest) -> dict[str, Any]:
+def job_options(
+    request: GenerationRequest, backoff_delay_ms: int = BACKOFF_DELAY_MS
+) -> dict[str, Any]:
     """BullMQ options of one generation job: its id, priority, retries and retention."""
     return {
         "jobId": request.task_id,
         "priority": bullmq_priority(request.priority),
         "attempts": ATTEMPTS,
-        "backoff": {"type": "exponential", "delay": BACKOFF_DELAY_MS},
+        "backoff": {"type": "exponential", "delay": backoff_delay_ms},
         "removeOnComplete": {"age": KEEP_COMPLETED_SECONDS},
         "removeOnFail": {"age": KEEP_FAILED_SECONDS},
     }
@@ -44,12 +46,14 @@ class BullMQProducer:
         prefix: str = "bull",
         chunk_size: int = 100,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        backoff_delay_ms: int = BACKOFF_DELAY_MS,
     ) -> None:
         self.redis_url = redis_url
         self.queue_name = queue_name
         self.prefix = prefix
         self.chunk_size = chunk_size
         self.timeout = timeout
+        self.backoff_delay_ms = backoff_delay_ms
 
     def ping(self) -> None:
         """Raise :class:`QueueUnavailableError` unless Redis answers."""
@@ -98,18 +102,24 @@ class BullMQProducer:
     async def _add_chunk(
         self, queue: Queue, chunk: Sequence[GenerationRequest]
     ) -> dict[str, SubmitOutcome]:
-        jobs = [{"name": JOB_NAME, "data": r.to_message(), "opts": job_options(r)} for r in chunk]
         try:
+            jobs = [
+                {"name": JOB_NAME, "data": r.to_message(), "opts": self._options(r)}
+                for r in chunk
+            ]
             await asyncio.wait_for(queue.addBulk(jobs), self.timeout)
             return {r.task_id: SubmitOutcome(r.task_id) for r in chunk}
         except Exception:
             # Retry one by one so a single bad item fails alone.
             return {r.task_id: await self._add_one(queue, r) for r in chunk}
 
+    def _options(self, request: GenerationRequest) -> dict[str, Any]:
+        return job_options(request, self.backoff_delay_ms)
+
     async def _add_one(self, queue: Queue, request: GenerationRequest) -> SubmitOutcome:
         try:
             await asyncio.wait_for(
-                queue.add(JOB_NAME, request.to_message(), job_options(request)), self.timeout
+                queue.add(JOB_NAME, request.to_message(), self._options(request)), self.timeout
             )
             return SubmitOutcome(request.task_id)
         except Exception as exc:
