@@ -9,12 +9,14 @@ import dagster as dg
 
 from contenthub_dagster import settings
 from contenthub_dagster.jobs import build_task_job
+from contenthub_dagster.observations import ACCOUNT_SUBMISSIONS
 from contenthub_dagster.resources import (
     AccountsResource,
     BullMQQueueResource,
     ContentHubDatabaseResource,
     SyncGenerationResource,
 )
+from contenthub_dagster.scheduling import build_task_automation
 from contenthub_dagster.task_errors import task_definitions_sensor
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
 
@@ -34,6 +36,7 @@ def resources_for_environment() -> dict[str, Any]:
             redis_url=dg.EnvVar(settings.REDIS_URL),
             queue_name=settings.queue_name(),
             prefix=settings.queue_prefix(),
+            backoff_delay_ms=settings.retry_backoff_ms(),
         )
     else:
         queue = SyncGenerationResource(database=database, generator=settings.generator_name())
@@ -52,9 +55,13 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         logger.error("Invalid task definition: %s", error)
     for warning in catalog.warnings:
         logger.warning(warning)
+    jobs = {task.key: build_task_job(task) for task in catalog.tasks}
+    automation = build_task_automation(catalog.tasks, jobs, settings.default_timezone())
     return dg.Definitions(
-        jobs=[build_task_job(task) for task in catalog.tasks],
-        sensors=[task_definitions_sensor(catalog)],
+        jobs=list(jobs.values()),
+        schedules=automation.schedules,
+        assets=[ACCOUNT_SUBMISSIONS],
+        sensors=[task_definitions_sensor(catalog), *automation.sensors],
         resources=resources_for_environment(),
         metadata={
             "tasks": catalog.summary(),

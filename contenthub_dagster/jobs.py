@@ -1,5 +1,6 @@
 """The three ops, their graph, and one job per scheduled task."""
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from contenthub_dagster.domain.results import (
     build_result,
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
+from contenthub_dagster.log_files import executor_logger
+from contenthub_dagster.observations import ACCOUNTS_PARTITIONS, account_observations
 from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.resources.queue import GenerationQueueResource
@@ -51,18 +54,20 @@ def resolve_accounts(
         params = validate_params(config.raw_params())
     except InvalidParamsError as exc:
         problems = "; ".join(f"params.{p}" for p in exc.problems)
-        raise dg.Failure(
-            description=f"Task {context.job_name}: invalid params: {problems}",
-            allow_retries=False,
-        ) from None
+        description = f"Task {context.job_name}: invalid params: {problems}"
+        _to_file(context, logging.ERROR, description)
+        raise dg.Failure(description=description, allow_retries=False) from None
     try:
         found = accounts.fetch(params.account_ids)
     except AccountsUnavailableError as exc:
+        _to_file(context, logging.ERROR, str(exc))
         raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
     missing = [i for i in params.account_ids if i not in found]
-    context.log.info(
+    _log(
+        context,
+        logging.INFO,
         f"{len(found)} of {len(params.account_ids)} accounts found"
-        + (f"; unknown: {missing}" if missing else "")
+        + (f"; unknown: {missing}" if missing else ""),
     )
     return ResolvedAccounts(params, found, started_at)
 
@@ -71,7 +76,7 @@ def resolve_accounts(
 def build_topics(context: dg.OpExecutionContext, resolved: ResolvedAccounts) -> RunPlan:
     plans = plan_accounts(resolved.params, resolved.accounts)
     topics = sum(len(p.topics) for p in plans)
-    context.log.info(f"{topics} topics planned for {len(plans)} accounts")
+    _log(context, logging.INFO, f"{topics} topics planned for {len(plans)} accounts")
     return RunPlan(resolved.params, plans, resolved.started_at)
 
 
@@ -81,10 +86,15 @@ def submit_generation_tasks(
 ) -> dg.Output[dict]:
     root_run_id = context.run.root_run_id or context.run_id
     requests = _requests(run_plan, context.job_name, root_run_id, context.run_id)
-    context.log.info(f"Submitting {len(requests)} generation tasks ({generation_queue.describe()})")
+    _log(
+        context,
+        logging.INFO,
+        f"Submitting {len(requests)} generation tasks ({generation_queue.describe()})",
+    )
     try:
         by_id = generation_queue.submit(list(requests.values()), context.log)
     except QueueUnavailableError as exc:
+        _to_file(context, logging.ERROR, str(exc))
         raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
     outcomes = {
         key: by_id.get(r.task_id) or SubmitOutcome(r.task_id, error="no outcome reported")
@@ -111,19 +121,46 @@ def submit_generation_tasks(
             tags.MODE: generation_queue.mode,
         },
     )
+    stats_table = account_stats_markdown(result)
     metadata = {
         "result": dg.MetadataValue.json(result),
-        "account_stats": dg.MetadataValue.md(account_stats_markdown(result)),
+        "account_stats": dg.MetadataValue.md(stats_table),
         "total_submitted": dg.MetadataValue.int(data["total_submitted"]),
         "total_failed": dg.MetadataValue.int(data["total_failed"]),
         "message": dg.MetadataValue.text(result["message"]),
     }
+    _observe_accounts(context, result)
     for error in data["errors"]:
-        context.log.warning(error)
+        _log(context, logging.WARNING, error)
+    # The run page shows log lines inline; the Markdown metadata only behind a click.
+    _log(context, logging.INFO, f"Result per account:\n{stats_table}")
     if not result["success"]:
+        _to_file(context, logging.ERROR, result["message"])
         raise dg.Failure(description=result["message"], metadata=metadata, allow_retries=False)
-    context.log.info(result["message"])
+    _log(context, logging.INFO, result["message"])
     return dg.Output(result, metadata=metadata)
+
+
+def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
+    observations = account_observations(result, context.job_name)
+    if not observations:
+        return
+    # Partitions of a dynamic partitions definition exist only once added to the instance.
+    context.instance.add_dynamic_partitions(
+        ACCOUNTS_PARTITIONS.name, [o.partition for o in observations if o.partition]
+    )
+    for observation in observations:
+        context.log_event(observation)
+
+
+def _log(context: dg.OpExecutionContext, level: int, message: str) -> None:
+    """Log to the run's event log and, when configured, the executor's log file."""
+    context.log.log(level, message)
+    _to_file(context, level, message)
+
+
+def _to_file(context: dg.OpExecutionContext, level: int, message: str) -> None:
+    executor_logger().log(level, "%s run %s: %s", context.job_name, context.run_id, message)
 
 
 def _requests(

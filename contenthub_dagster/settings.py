@@ -12,7 +12,9 @@ REDIS_URL = "CONTENTHUB_REDIS_URL"
 QUEUE = "CONTENTHUB_QUEUE"
 QUEUE_PREFIX = "CONTENTHUB_QUEUE_PREFIX"
 TIMEZONE = "CONTENTHUB_TIMEZONE"
+ALERT_WEBHOOK = "CONTENTHUB_ALERT_WEBHOOK"
 GENERATOR = "CONTENTHUB_GENERATOR"
+LOG_DIR = "CONTENTHUB_LOG_DIR"
 
 DEFAULT_TASKS_FILE = "tasks.yaml"
 DEFAULT_QUEUE = "content-generation"
@@ -48,3 +50,44 @@ def queue_prefix() -> str:
 
 def generator_name() -> str:
     return env(GENERATOR) or DEFAULT_GENERATOR
+
+
+# Consumer side (issue 4): generators, retries, timeouts.
+CREATOR_URL = "CONTENTHUB_CREATOR_URL"
+CREATOR_TIMEOUT = "CONTENTHUB_CREATOR_TIMEOUT"
+OPENAI_BASE_URL = "OPENAI_BASE_URL"
+OPENAI_API_KEY = "OPENAI_API_KEY"
+MODEL = "CONTENTHUB_MODEL"
+OPENAI_TIMEOUT = "CONTENTHUB_OPENAI_TIMEOUT"
+RETRY_BACKOFF_MS = "CONTENTHUB_RETRY_BACKOFF_MS"
+GENERATION_TIMEOUT = "CONTENTHUB_GENERATION_TIMEOUT"
+
+DEFAULT_CREATOR_URL = "http://127.0.0.1:3001"
+DEFAULT_HTTP_TIMEOUT_SECONDS = 600.0
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_RETRY_BACKOFF_MS = 30_000
+DEFAULT_GENERATION_TIMEOUT_SECONDS = 1800.0
+
+
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment, or ``default``; a bad value is a clear error."""
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def retry_backoff_ms() -> int:
+    """First retry delay of a generation job; later ones double (30 s, 60 s, ...)."""
+    return int(env_number(RETRY_BACKOFF_MS, DEFAULT_RETRY_BACKOFF_MS))
+
+
+def generation_timeout_seconds() -> float:
+    """How long one generation attempt may take before it fails as ``timeout``."""
+    return env_number(GENERATION_TIMEOUT, DEFAULT_GENERATION_TIMEOUT_SECONDS)

@@ -33,7 +33,10 @@ class TaskCadence:
     def describe(self) -> str:
         """The schedule in words."""
         if self.interval_minutes is not None:
-            return f"Every {_minutes_in_words(self.interval_minutes)}, counted from 00:00 UTC"
+            # Only intervals that divide a day restart at each midnight; the others run on from
+            # the epoch, so their ticks fall at a different time each day.
+            anchor = "the Unix epoch (1970-01-01 00:00 UTC)" if self.uses_sensor else "00:00 UTC"
+            return f"Every {_minutes_in_words(self.interval_minutes)}, counted from {anchor}"
         parts = [_cron_in_words(c) for c in self.cron_strings]
         return f"{'; '.join(parts)} ({self.timezone})"
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -17,3 +21,29 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line to stderr and exit non-zero."""
     click.echo(f"error: {message}", err=True)
     raise SystemExit(code)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain-text table; ``None`` shows as ``-``."""
+    cells = [[str(h) for h in headers]] + [
+        ["-" if value is None else str(value) for value in row] for row in rows
+    ]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(v + " " * (w - display_width(v)) for v, w in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def local_time(value: datetime | str | None, timezone: str) -> str | None:
+    """A time as ``YYYY-MM-DD HH:MM:SS`` in ``timezone``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")

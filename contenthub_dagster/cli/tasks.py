@@ -11,8 +11,18 @@ from contenthub_dagster.cli.output import emit_json
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
 
 
-def _catalog(tasks_path: Path | None) -> TaskCatalog:
+def load_tasks(tasks_path: Path | None) -> TaskCatalog:
+    """The tasks of the file (or CONTENTHUB_TASKS) and, when configured, the table."""
     return load_catalog(tasks_path, settings.env(settings.TASKS_DATABASE_URL))
+
+
+tasks_file_option = click.option(
+    "--file",
+    "tasks_path",
+    type=click.Path(path_type=Path),
+    help="Task file or directory (default: CONTENTHUB_TASKS, else ./tasks.yaml).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 @click.group("tasks")
@@ -21,16 +31,11 @@ def tasks_group() -> None:
 
 
 @tasks_group.command("validate")
-@click.option(
-    "--file",
-    "tasks_path",
-    type=click.Path(path_type=Path),
-    help="Task file or directory (default: CONTENTHUB_TASKS, else ./tasks.yaml).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@tasks_file_option
+@json_option
 def validate_command(tasks_path: Path | None, as_json: bool) -> None:
     """Check every task definition; list all problems; exit 1 if there are any."""
-    catalog = _catalog(tasks_path)
+    catalog = load_tasks(tasks_path)
     if as_json:
         emit_json(
             {

@@ -31,3 +31,14 @@ class Article:
 def content_status(auto_approve: bool) -> str:
     """Auto-approved content goes straight to the publish pool; the rest waits for review."""
     return APPROVED if auto_approve else PENDING_REVIEW
+
+
+def title_from_markdown(body: str, fallback: str) -> str:
+    """The text of the first Markdown heading in ``body``, else ``fallback``."""
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            title = stripped.lstrip("#").strip()
+            if title:
+                return title[:500]
+    return fallback

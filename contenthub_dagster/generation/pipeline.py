@@ -6,10 +6,21 @@ from datetime import UTC, datetime, timedelta
 
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.generation.base import Generator
+from contenthub_dagster.generation.base import GenerationError, Generator
 from contenthub_dagster.storage.contents import FAILED, PROCESSING, ContentStore
 
 DEFAULT_TIMEOUT_SECONDS = 30 * 60
+
+
+class AttemptSupersededError(GenerationError):
+    """The article was written, but the task's row no longer belonged to this attempt."""
+
+    def __init__(self, task_id: str, status: str | None) -> None:
+        super().__init__(
+            f"task {task_id} is no longer processing (status: {status}); article discarded",
+            retryable=False,
+        )
+        self.status = status
 
 
 def generate_and_store(
@@ -21,15 +32,26 @@ def generate_and_store(
     final_attempt: bool = True,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Article:
-    """Run one attempt: processing, then completed with its article, or the error recorded."""
+    """Run one attempt: processing, then completed with its article, or the error recorded.
+
+    A failure that will not be retried (the last attempt, or an error that says retrying cannot
+    help) leaves the row ``failed``; one that will be retried leaves it ``processing`` with the
+    error. Raises the generator's error, or :class:`AttemptSupersededError` when the row was
+    closed by someone else meanwhile (a timeout, a hand-back, an operator).
+    """
     timeout_at = datetime.now(UTC) + timedelta(seconds=timeout_seconds)
     store.start_attempt(request.task_id, attempt, timeout_at)
     try:
         article = generator.generate(request)
     except Exception as exc:
+        final = final_attempt or not getattr(exc, "retryable", True)
         store.fail(
-            request.task_id, f"{type(exc).__name__}: {exc}", FAILED if final_attempt else PROCESSING
+            request.task_id,
+            f"{type(exc).__name__}: {exc}",
+            FAILED if final else PROCESSING,
+            from_statuses=(PROCESSING,),
         )
         raise
-    store.complete(request, article)
+    if not store.complete(request, article):
+        raise AttemptSupersededError(request.task_id, store.status(request.task_id))
     return article

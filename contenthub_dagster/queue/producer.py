@@ -104,8 +104,7 @@ class BullMQProducer:
     ) -> dict[str, SubmitOutcome]:
         try:
             jobs = [
-                {"name": JOB_NAME, "data": r.to_message(), "opts": self._options(r)}
-                for r in chunk
+                {"name": JOB_NAME, "data": r.to_message(), "opts": self._options(r)} for r in chunk
             ]
             await asyncio.wait_for(queue.addBulk(jobs), self.timeout)
             return {r.task_id: SubmitOutcome(r.task_id) for r in chunk}

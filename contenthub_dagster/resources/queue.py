@@ -13,7 +13,7 @@ from contenthub_dagster.domain.results import SubmitOutcome
 from contenthub_dagster.generation.pipeline import generate_and_store
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.queue.connection import mask_redis_url
-from contenthub_dagster.queue.producer import BullMQProducer
+from contenthub_dagster.queue.producer import BACKOFF_DELAY_MS, BullMQProducer
 from contenthub_dagster.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.storage.contents import COMPLETED, FAILED, PENDING, SUBMITTED
 
@@ -46,6 +46,11 @@ class BullMQQueueResource(GenerationQueueResource):
     prefix: str = Field(default="bull", description="BullMQ key prefix.")
     chunk_size: int = Field(default=100, description="Jobs per addBulk call.")
     timeout_seconds: float = Field(default=10.0, description="Timeout of each Redis call.")
+    backoff_delay_ms: int = Field(
+        default=BACKOFF_DELAY_MS,
+        description="First retry delay of a failed generation, doubling after "
+        "(from CONTENTHUB_RETRY_BACKOFF_MS).",
+    )
 
     @property
     def mode(self) -> str:
@@ -59,7 +64,12 @@ class BullMQQueueResource(GenerationQueueResource):
 
     def producer(self) -> BullMQProducer:
         return BullMQProducer(
-            self.redis_url, self.queue_name, self.prefix, self.chunk_size, self.timeout_seconds
+            self.redis_url,
+            self.queue_name,
+            self.prefix,
+            self.chunk_size,
+            self.timeout_seconds,
+            self.backoff_delay_ms,
         )
 
     def submit(

@@ -22,7 +22,8 @@ PROCESSING = "processing"
 COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
-DEFAULT_MAX_RETRIES = 3
+# BullMQ's attempts: 3 (issue 2) is one try and two retries; retry_count never exceeds this.
+DEFAULT_MAX_RETRIES = 2
 
 
 def _now() -> datetime:
@@ -49,6 +50,10 @@ class ContentStore:
         ).where(content_generation_tasks.c.task_id.in_(ids))
         with self.engine.connect() as conn:
             return {row.task_id: row.status for row in conn.execute(query)}
+
+    def status(self, task_id: str) -> str | None:
+        """The lifecycle status of one task, or None when it has no row."""
+        return self.statuses([task_id]).get(task_id)
 
     def record_submitted(
         self,
@@ -92,10 +97,30 @@ class ContentStore:
             error_message=None,
         )
 
-    def complete(self, request: GenerationRequest, article: Article) -> None:
-        """Store the article and close the lifecycle row, in one transaction."""
+    def complete(self, request: GenerationRequest, article: Article) -> bool:
+        """Store the article and close the lifecycle row, in one transaction.
+
+        Only an attempt that still owns the row (status ``processing``) may close it: an attempt
+        that was timed out, handed back to the queue or cancelled meanwhile stores nothing and
+        gets False, so no task ever ends with two outcomes.
+        """
         now = _now()
         with self.engine.begin() as conn:
+            closed = conn.execute(
+                content_generation_tasks.update()
+                .where(
+                    content_generation_tasks.c.task_id == request.task_id,
+                    content_generation_tasks.c.status == PROCESSING,
+                )
+                .values(
+                    status=COMPLETED,
+                    completed_at=now,
+                    error_message=None,
+                    result=article.summary(),
+                )
+            )
+            if closed.rowcount != 1:
+                return False
             exists = conn.execute(
                 sa.select(generated_contents.c.id).where(
                     generated_contents.c.task_id == request.task_id
@@ -116,23 +141,37 @@ class ContentStore:
                         created_at=now,
                     )
                 )
-            conn.execute(
-                content_generation_tasks.update()
-                .where(content_generation_tasks.c.task_id == request.task_id)
-                .values(
-                    status=COMPLETED,
-                    completed_at=now,
-                    error_message=None,
-                    result=article.summary(),
-                )
-            )
+        return True
 
-    def fail(self, task_id: str, error: str, status: str = FAILED) -> None:
-        """Record a failed or timed-out attempt (``status`` stays processing while retrying)."""
+    def fail(
+        self,
+        task_id: str,
+        error: str,
+        status: str = FAILED,
+        *,
+        from_statuses: Sequence[str] | None = None,
+    ) -> bool:
+        """Record a failed or timed-out attempt (``status`` stays processing while retrying).
+
+        ``from_statuses`` limits the update to rows in one of those statuses; a completed row is
+        never touched. Returns whether a row was updated.
+        """
         values: dict[str, Any] = {"status": status, "error_message": error[:2000]}
         if status in (FAILED, TIMEOUT):
             values["completed_at"] = _now()
-        self._update(task_id, **values)
+        where = [content_generation_tasks.c.status != COMPLETED]
+        if from_statuses is not None:
+            where.append(content_generation_tasks.c.status.in_(list(from_statuses)))
+        return self._update(task_id, *where, **values)
+
+    def requeue(self, task_id: str, note: str) -> bool:
+        """Hand a processing task back to the queue: its row is ``submitted`` again."""
+        return self._update(
+            task_id,
+            content_generation_tasks.c.status == PROCESSING,
+            status=SUBMITTED,
+            error_message=note[:2000],
+        )
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """One lifecycle row as a dict."""
@@ -143,10 +182,11 @@ class ContentStore:
             row = conn.execute(query).mappings().first()
         return dict(row) if row else None
 
-    def _update(self, task_id: str, **values: Any) -> None:
+    def _update(self, task_id: str, *conditions: Any, **values: Any) -> bool:
         with self.engine.begin() as conn:
-            conn.execute(
+            result = conn.execute(
                 content_generation_tasks.update()
-                .where(content_generation_tasks.c.task_id == task_id)
+                .where(content_generation_tasks.c.task_id == task_id, *conditions)
                 .values(**values)
             )
+        return result.rowcount > 0

@@ -1,0 +1,103 @@
+"""``contenthub-dagster worker``: consume the generation queue."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from contenthub_dagster import settings
+from contenthub_dagster.cli.output import fail
+from contenthub_dagster.generation.registry import GENERATORS
+from contenthub_dagster.worker import config as defaults
+from contenthub_dagster.worker.config import WorkerConfig
+
+
+@click.command("worker")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=defaults.DEFAULT_CONCURRENCY,
+    show_default=True,
+    envvar="CONTENTHUB_WORKER_CONCURRENCY",
+    help="Generations run at once.",
+)
+@click.option("--queue", "queue_name", help="BullMQ queue (default: CONTENTHUB_QUEUE).")
+@click.option("--prefix", help="BullMQ key prefix (default: CONTENTHUB_QUEUE_PREFIX).")
+@click.option(
+    "--generator",
+    type=click.Choice(sorted(GENERATORS)),
+    help="Generator (default: CONTENTHUB_GENERATOR, else offline).",
+)
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=settings.DEFAULT_GENERATION_TIMEOUT_SECONDS,
+    show_default=True,
+    envvar=settings.GENERATION_TIMEOUT,
+    help="Seconds one generation attempt may take before it fails as 'timeout'.",
+)
+@click.option(
+    "--shutdown-grace",
+    type=click.FloatRange(min=0),
+    default=defaults.DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    show_default=True,
+    envvar="CONTENTHUB_WORKER_SHUTDOWN_GRACE",
+    help="Seconds the jobs in hand get to finish after SIGTERM before they are handed back.",
+)
+@click.option(
+    "--lock-duration",
+    type=click.IntRange(min=100),
+    default=defaults.DEFAULT_LOCK_DURATION_MS,
+    show_default=True,
+    envvar="CONTENTHUB_WORKER_LOCK_MS",
+    help="BullMQ job lock (ms): how long a dead worker's jobs stay claimed.",
+)
+@click.option(
+    "--stalled-interval",
+    type=click.IntRange(min=100),
+    default=defaults.DEFAULT_STALLED_INTERVAL_MS,
+    show_default=True,
+    envvar="CONTENTHUB_WORKER_STALLED_MS",
+    help="How often (ms) this worker looks for stalled jobs of dead workers.",
+)
+def worker_command(
+    concurrency: int,
+    queue_name: str | None,
+    prefix: str | None,
+    generator: str | None,
+    timeout_seconds: float,
+    shutdown_grace: float,
+    lock_duration: int,
+    stalled_interval: int,
+) -> None:
+    """Turn queued generation tasks into content (Redis from CONTENTHUB_REDIS_URL)."""
+    redis_url = settings.env(settings.REDIS_URL)
+    if not redis_url:
+        fail(f"{settings.REDIS_URL} is not set: the worker needs the Redis of the queue")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request at INFO; the worker logs its own line per task.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    config = WorkerConfig(
+        redis_url=redis_url,
+        queue_name=queue_name or settings.queue_name(),
+        prefix=prefix or settings.queue_prefix(),
+        database_url=settings.env(settings.DATABASE_URL),
+        generator=generator or settings.generator_name(),
+        concurrency=concurrency,
+        generation_timeout_seconds=timeout_seconds,
+        shutdown_grace_seconds=shutdown_grace,
+        lock_duration_ms=lock_duration,
+        stalled_interval_ms=stalled_interval,
+    )
+    # Imported here so that other commands do not pay for bullmq and the generators.
+    from contenthub_dagster.worker.runner import WorkerSetupError, run
+
+    try:
+        code = run(config)
+    except WorkerSetupError as exc:
+        fail(str(exc))
+    raise SystemExit(code)

@@ -1,0 +1,91 @@
+"""Any OpenAI-compatible chat-completions endpoint, through the ``openai`` SDK."""
+
+from __future__ import annotations
+
+import openai
+
+from contenthub_dagster import settings
+from contenthub_dagster.domain.article import Article, title_from_markdown
+from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.generation.base import GenerationError
+from contenthub_dagster.generation.prompt import chat_messages
+from contenthub_dagster.generation.text import scrub
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+# The statuses the SDK itself treats as worth retrying; every other 4xx is final.
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+
+class OpenAIGenerator:
+    """Writes articles with a chat-completions model."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        api_key: str,
+        model: str = settings.DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout_seconds: float = settings.DEFAULT_HTTP_TIMEOUT_SECONDS,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self._api_key = api_key
+        # Retries are the queue's job (attempts, backoff); the SDK's own would multiply them.
+        self._client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=openai.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
+            max_retries=0,
+        )
+
+    @classmethod
+    def from_env(cls) -> OpenAIGenerator:
+        """Configured by OPENAI_API_KEY, OPENAI_BASE_URL, CONTENTHUB_MODEL and
+        CONTENTHUB_OPENAI_TIMEOUT (seconds)."""
+        api_key = settings.env(settings.OPENAI_API_KEY)
+        if not api_key:
+            raise ValueError(f"the openai generator needs {settings.OPENAI_API_KEY} to be set")
+        return cls(
+            api_key,
+            settings.env(settings.MODEL) or settings.DEFAULT_MODEL,
+            settings.env(settings.OPENAI_BASE_URL),
+            settings.env_number(settings.OPENAI_TIMEOUT, settings.DEFAULT_HTTP_TIMEOUT_SECONDS),
+        )
+
+    def generate(self, request: GenerationRequest) -> Article:
+        """One chat completion; raises :class:`GenerationError` saying whether a retry may help."""
+        try:
+            completion = self._client.chat.completions.create(
+                model=self.model, messages=chat_messages(request)
+            )
+        except openai.APITimeoutError as exc:
+            raise GenerationError(f"{self._where()} did not answer in time") from exc
+        except openai.APIConnectionError as exc:
+            raise GenerationError(f"{self._where()} is unreachable: {self._safe(exc)}") from exc
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            raise GenerationError(
+                f"{self._where()} answered {status}: {self._safe(exc)}",
+                retryable=status >= 500 or status in RETRYABLE_STATUSES,
+            ) from exc
+        choices = completion.choices or []
+        content = (choices[0].message.content or "").strip() if choices else ""
+        if not content:
+            raise GenerationError(f"{self._where()} returned an empty completion")
+        details: dict[str, object] = {"model": completion.model or self.model}
+        if completion.usage is not None:
+            details["total_tokens"] = completion.usage.total_tokens
+        return Article(
+            title=title_from_markdown(content, request.topic),
+            body=content,
+            generator=self.name,
+            details=details,
+        )
+
+    def _where(self) -> str:
+        return f"chat completions at {self._client.base_url} (model {self.model})"
+
+    def _safe(self, exc: Exception) -> str:
+        # A compatible server may echo the request, key included, in its error.
+        return scrub(str(exc), self._api_key)[:500]

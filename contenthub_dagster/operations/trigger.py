@@ -1,0 +1,53 @@
+"""Launching one run of a task now: its params with ``--set`` overrides, validated first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from contenthub_dagster.domain.params import GenerationParams, validate_params
+from contenthub_dagster.domain.problems import InvalidParamsError
+from contenthub_dagster.operations.webserver import WebserverClient
+from contenthub_dagster.tasks.model import ScheduledTask
+
+
+class InvalidOverrideError(ValueError):
+    """A ``--set`` that is malformed or makes the params invalid."""
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """``param=value`` pairs; values are YAML, so ``[49, 50]``, ``8`` and ``true`` are typed."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InvalidOverrideError(f"--set {pair!r}: use param=value, e.g. priority=8")
+        try:
+            overrides[name] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise InvalidOverrideError(f"--set {pair!r}: the value is not valid YAML") from None
+    return overrides
+
+
+def params_with_overrides(task: ScheduledTask, overrides: dict[str, Any]) -> GenerationParams:
+    """The task's params with the overrides applied, validated by the domain's rules."""
+    raw = {**task.params_dict(), **overrides}
+    try:
+        return validate_params(raw, prefix="params")
+    except InvalidParamsError as exc:
+        raise InvalidOverrideError(f"invalid params for task {task.key}: {exc}") from None
+
+
+def run_config_for(params: GenerationParams) -> dict[str, Any]:
+    """The job's run config for these params (the launchpad's shape)."""
+    config = params.model_dump(mode="json", exclude_none=True)
+    return {"ops": {"resolve_accounts": {"config": config}}}
+
+
+def trigger_task(client: WebserverClient, task: ScheduledTask, overrides: dict[str, Any]) -> str:
+    """Validate the overrides, then launch the task's job through the webserver; the run id."""
+    params = params_with_overrides(task, overrides)
+    return client.launch_run(task.key, run_config_for(params))

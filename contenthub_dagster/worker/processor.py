@@ -1,0 +1,295 @@
+"""What the worker does with one BullMQ job: one generation attempt through the shared pipeline.
+
+Generation is blocking HTTP, so each attempt runs on a thread of a pool sized to the worker's
+concurrency while the event loop keeps BullMQ's locks renewed. Every database call runs off the
+loop too. Lifecycle rows are only ever moved by conditional updates (see ``ContentStore``), so
+an attempt that times out or is handed back can never overwrite what happened after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bullmq import Job
+from bullmq.custom_errors import DelayedError, UnrecoverableError
+from pydantic import ValidationError
+
+from contenthub_dagster.domain.article import Article, content_status
+from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest
+from contenthub_dagster.generation.base import GenerationError, Generator
+from contenthub_dagster.generation.pipeline import AttemptSupersededError, generate_and_store
+from contenthub_dagster.storage.contents import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    SUBMITTED,
+    TIMEOUT,
+    ContentStore,
+)
+
+log = logging.getLogger("contenthub_dagster.worker")
+
+HAND_BACK_NOTE = "handed back to the queue: the worker stopped before this attempt finished"
+
+
+@dataclass
+class _InHand:
+    """A job this worker holds; setting ``give_back`` returns it to the queue."""
+
+    task_id: str
+    give_back: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class JobProcessor:
+    """The bullmq processor: parses a job, runs one attempt, maps the outcome onto BullMQ."""
+
+    def __init__(
+        self,
+        store: ContentStore,
+        generator: Generator,
+        executor: Executor,
+        timeout_seconds: float,
+    ) -> None:
+        self.store = store
+        self.generator = generator
+        self.executor = executor
+        self.timeout_seconds = timeout_seconds
+        self._in_hand: dict[str, _InHand] = {}
+        self._stopping = False
+        self._busy_threads = 0
+        self._busy_lock = threading.Lock()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def in_hand(self) -> int:
+        """Jobs currently held."""
+        return len(self._in_hand)
+
+    @property
+    def busy_threads(self) -> int:
+        """Generation threads still running, including abandoned (timed-out) ones."""
+        with self._busy_lock:
+            return self._busy_threads
+
+    def stop_taking(self) -> None:
+        """From now on a job that arrives is handed straight back."""
+        self._stopping = True
+
+    def give_back_all(self) -> None:
+        """Return every held job to the queue as soon as its processor notices."""
+        for handle in self._in_hand.values():
+            handle.give_back.set()
+
+    async def settle(self, timeout: float) -> None:
+        """Wait (bounded) for bookkeeping started from BullMQ events."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)
+
+    async def process(self, job: Job, token: str) -> dict[str, Any]:
+        """Handle one job; raising fails the attempt, and BullMQ retries or fails the job."""
+        request = _parse(job)
+        attempts = max(int(job.opts.get("attempts") or 1), 1)
+        attempt = job.attemptsMade + 1
+        if self._stopping:
+            return await self._give_back(job, token, request)
+        # Held from before the first await, so a hand-back at shutdown cannot miss it.
+        handle = _InHand(request.task_id)
+        self._in_hand[job.id] = handle
+        try:
+            status = await asyncio.to_thread(self.store.status, request.task_id)
+            if status == COMPLETED:
+                # Done before (e.g. the worker died between storing and acknowledging).
+                log.info("%s is already completed; acknowledged without generating", job.id)
+                return _done(request, already=True)
+            if status is None:
+                # Submitted by a producer that writes no lifecycle row: start the row here.
+                await asyncio.to_thread(
+                    self.store.record_submitted, [request], SUBMITTED, attempts - 1
+                )
+            return await self._attempt(job, token, request, attempt, attempts, handle)
+        finally:
+            self._in_hand.pop(job.id, None)
+
+    def on_failed(self, job: Job, error: Exception) -> None:
+        """BullMQ event: record failures that happened without our processor being called."""
+        if not job.deferredFailure:
+            return  # the processor has already recorded it
+        # A job whose worker died more than maxStalledCount times is failed by BullMQ itself.
+        task = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.store.fail,
+                job.id,
+                f"BullMQ: {job.deferredFailure}",
+                FAILED,
+                from_statuses=(PENDING, SUBMITTED, PROCESSING),
+            )
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    async def _attempt(
+        self,
+        job: Job,
+        token: str,
+        request: GenerationRequest,
+        attempt: int,
+        attempts: int,
+        handle: _InHand,
+    ) -> dict[str, Any]:
+        if handle.give_back.is_set():
+            return await self._give_back(job, token, request)
+        loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+        future = loop.run_in_executor(
+            self.executor, self._run, request, attempt, attempt >= attempts, loop, started
+        )
+        give_back = asyncio.ensure_future(handle.give_back.wait())
+        start_wait = asyncio.ensure_future(started.wait())
+        try:
+            # The clock starts when a thread takes the attempt, not while it waits for one.
+            await asyncio.wait({future, give_back, start_wait}, return_when=asyncio.FIRST_COMPLETED)
+            if not future.done() and not give_back.done():
+                await asyncio.wait(
+                    {future, give_back},
+                    timeout=self.timeout_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            if future.done():
+                return await self._outcome(request, future, attempt, attempts)
+            _abandon(future)
+            if give_back.done():
+                return await self._give_back(job, token, request)
+            return await self._time_out(request)
+        finally:
+            give_back.cancel()
+            start_wait.cancel()
+
+    def _run(
+        self,
+        request: GenerationRequest,
+        attempt: int,
+        final_attempt: bool,
+        loop: asyncio.AbstractEventLoop,
+        started: asyncio.Event,
+    ) -> Article:
+        with self._busy_lock:
+            self._busy_threads += 1
+        try:
+            # The loop may be gone already when the process is exiting.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(started.set)
+            return generate_and_store(
+                request,
+                self.generator,
+                self.store,
+                attempt=attempt,
+                final_attempt=final_attempt,
+                timeout_seconds=self.timeout_seconds,
+            )
+        finally:
+            with self._busy_lock:
+                self._busy_threads -= 1
+
+    async def _outcome(
+        self,
+        request: GenerationRequest,
+        future: asyncio.Future[Article],
+        attempt: int,
+        attempts: int,
+    ) -> dict[str, Any]:
+        error = future.exception()
+        task_id = request.task_id
+        if error is None:
+            article = future.result()
+            log.info(
+                "%s completed on attempt %d/%d: %s (%s)",
+                task_id,
+                attempt,
+                attempts,
+                article.title,
+                content_status(request.auto_approve),
+            )
+            return _done(request)
+        if isinstance(error, AttemptSupersededError):
+            if error.status == COMPLETED:
+                return _done(request, already=True)
+            raise UnrecoverableError(str(error))
+        if isinstance(error, GenerationError) and not error.retryable:
+            log.warning("%s failed, not retryable: %s", task_id, error)
+            raise UnrecoverableError(f"{type(error).__name__}: {error}")
+        if attempt >= attempts:
+            log.warning("%s failed after %d attempts: %s", task_id, attempts, error)
+            if not isinstance(error, GenerationError):
+                # Not the generator's error (e.g. the database): the pipeline recorded nothing.
+                await asyncio.to_thread(
+                    self.store.fail,
+                    task_id,
+                    f"{type(error).__name__}: {error}",
+                    FAILED,
+                    from_statuses=(PENDING, SUBMITTED, PROCESSING),
+                )
+        else:
+            log.warning(
+                "%s attempt %d/%d failed, will retry: %s", task_id, attempt, attempts, error
+            )
+        raise error
+
+    async def _time_out(self, request: GenerationRequest) -> dict[str, Any]:
+        message = f"generation exceeded its timeout of {self.timeout_seconds:g} s"
+        closed = await asyncio.to_thread(
+            self.store.fail, request.task_id, message, TIMEOUT, from_statuses=(PROCESSING,)
+        )
+        if not closed and await asyncio.to_thread(self.store.status, request.task_id) == COMPLETED:
+            return _done(request, already=True)  # it finished at the last moment
+        log.warning("%s timed out after %g s", request.task_id, self.timeout_seconds)
+        # A generation that hangs this long is not retried: the row says timeout.
+        raise UnrecoverableError(message)
+
+    async def _give_back(self, job: Job, token: str, request: GenerationRequest) -> dict[str, Any]:
+        requeued = await asyncio.to_thread(self.store.requeue, request.task_id, HAND_BACK_NOTE)
+        if (
+            not requeued
+            and await asyncio.to_thread(self.store.status, request.task_id) == COMPLETED
+        ):
+            return _done(request, already=True)
+        # Delayed until now, without counting an attempt: the next worker takes it at once.
+        await job.moveToDelayed(int(time.time() * 1000), token)
+        log.info("%s handed back to the queue", request.task_id)
+        raise DelayedError()
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("recording a BullMQ failure failed: %s", task.exception())
+
+
+def _parse(job: Job) -> GenerationRequest:
+    if job.name != JOB_NAME:
+        raise UnrecoverableError(f"unknown job name {job.name!r}; this worker runs {JOB_NAME!r}")
+    try:
+        return GenerationRequest.model_validate(job.data)
+    except ValidationError as exc:
+        raise UnrecoverableError(f"invalid generation message: {exc}") from None
+
+
+def _done(request: GenerationRequest, *, already: bool = False) -> dict[str, Any]:
+    return {
+        "task_id": request.task_id,
+        "status": COMPLETED,
+        "content_status": content_status(request.auto_approve),
+        "already_completed": already,
+    }
+
+
+def _abandon(future: asyncio.Future[Article]) -> None:
+    """Stop waiting for an attempt. Not started: it never runs. Running: its thread finishes on
+    its own, and the conditional row updates discard whatever it produces."""
+    future.cancel()

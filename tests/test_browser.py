@@ -1,0 +1,93 @@
+"""The Dagster UI in headless Chromium: the jobs page and a finished run's page with its result."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.processes import wait_until
+from tests.webserver import Webserver, webserver  # noqa: F401  (the shared fixture)
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,2400",
+    # Virtual time lets the single-page app fetch and render before the DOM is taken.
+    "--virtual-time-budget=20000",
+]
+CHROMIUM_TIMEOUT_SECONDS = 120
+
+
+def chromium(url: str, profile: Path, *output: str) -> str:
+    """Run headless Chromium on ``url``; returns what it prints (the DOM with --dump-dom)."""
+    binary = shutil.which("chromium")
+    assert binary, "Debian's chromium package is required (.ci/run installs it)"
+    done = subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *output, url],
+        capture_output=True,
+        text=True,
+        timeout=CHROMIUM_TIMEOUT_SECONDS,
+        check=True,
+    )
+    return done.stdout
+
+
+def dom_showing(url: str, profile: Path, *texts: str) -> str:
+    """The page's DOM once it shows every one of ``texts`` (the app renders asynchronously)."""
+
+    def rendered() -> str | None:
+        dom = chromium(url, profile, "--dump-dom")
+        return dom if all(text in dom for text in texts) else None
+
+    return wait_until(rendered, 240, f"{url} showing {texts}")
+
+
+@pytest.fixture(scope="module")
+def finished_run(webserver: Webserver) -> str:  # noqa: F811
+    """A successful run of alpha (accounts 49 and 50)."""
+    run_id = webserver.client.launch_run(
+        "alpha", {"ops": {"resolve_accounts": {"config": {"account_ids": [49, 50]}}}}
+    )
+    assert webserver.client.wait_for_run(run_id, timeout=240) == "SUCCESS"
+    return run_id
+
+
+def test_jobs_page_lists_the_task_jobs(webserver: Webserver, tmp_path: Path) -> None:  # noqa: F811
+    dom = dom_showing(f"{webserver.url}/jobs", tmp_path / "profile", "alpha", "beta")
+    assert "Jobs" in dom
+
+
+def test_run_page_shows_the_result_table(
+    webserver: Webserver,  # noqa: F811
+    finished_run: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"{webserver.url}/runs/{finished_run}"
+    profile = tmp_path / "profile"
+    dom = dom_showing(url, profile, "Result per account", "RUN_SUCCESS")
+    # The per-account table, as the run's log shows it inline.
+    assert "| account | name | submitted | failed | total |" in dom
+    assert "| 49 | 车界显眼包 | 1 | 0 | 1 |" in dom
+    assert "| 50 | 科技前沿观察 | 1 | 0 | 1 |" in dom
+    # The attached result: JSON and the Markdown table, and an observation per account.
+    assert "account_stats" in dom and "Show Markdown" in dom and "Show JSON" in dom
+    assert dom.count("account_submissions") >= 2
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / f"run-{finished_run}.png"
+    chromium(url, profile, f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 10_000
+    with capsys.disabled():
+        print(f"\nscreenshot of the run page: {screenshot}")

@@ -1,0 +1,184 @@
+"""``contenthub-dagster status``: daemon heartbeats, schedules and sensors, runs, the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from bullmq import Queue, Worker
+
+from contenthub_dagster.definitions import build_definitions
+from contenthub_dagster.tasks.loader import load_catalog
+from tests.cli_support import invoke, write_instance_yaml
+from tests.processes import WORKSPACE_YAML, child_env, spawned, wait_until
+
+# A cron task that ticks once a year, and an inactive interval task: the daemon test cannot
+# start a run by accident.
+STATUS_TASKS = """\
+tasks:
+  - key: yearly
+    name: 每年一次
+    cron_expression: "0 8 1 1 *"
+    params: {account_ids: [49]}
+  - key: paused
+    name: 暂停
+    interval: 3
+    interval_unit: hours
+    params: {account_ids: [49]}
+    is_active: false
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def home(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Dagster home on SQLite or PostgreSQL; CONTENTHUB_TASKS points at STATUS_TASKS."""
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text(STATUS_TASKS, encoding="utf-8")
+    monkeypatch.setenv("CONTENTHUB_TASKS", str(tasks))
+    write_instance_yaml(tmp_path / "home", pg_url, queued=True)
+    return tmp_path / "home"
+
+
+def status(home: Path, **env: str) -> dict:
+    result = invoke(["status", "--json"], {"DAGSTER_HOME": str(home), **env})
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_lists_every_schedule_and_sensor_of_the_code_location(home: Path) -> None:
+    report = status(home)
+    repository = build_definitions(load_catalog()).get_repository_def()
+    assert {s["name"] for s in report["schedules"]} == {s.name for s in repository.schedule_defs}
+    assert {s["name"] for s in report["sensors"]} == {s.name for s in repository.sensor_defs}
+    assert report["jobs_count"] == 2
+
+    by_job = {s["job"]: s for s in report["schedules"] + report["sensors"]}
+    yearly = by_job["yearly"]
+    assert yearly["state"] == "RUNNING"
+    tick = datetime.fromisoformat(yearly["next_tick"])
+    assert (tick.month, tick.day, tick.hour, tick.utcoffset().total_seconds()) == (
+        1,
+        1,
+        8,
+        8 * 3600,
+    )
+    paused = by_job["paused"]
+    assert (paused["state"], paused["next_tick"]) == ("STOPPED", None)
+    assert report["daemon"] == {**report["daemon"], "running": False, "healthy": False}
+    assert report["queue"] is None  # sync mode
+
+
+def test_counts_runs_in_flight(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        job = build_definitions(load_catalog()).get_job_def("yearly")
+        run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.NOT_STARTED)
+    report = status(home)
+    assert report["runs"]["queued"] == 0
+    assert report["runs"]["in_progress"] == 1
+    assert report["runs"]["in_flight"] == [
+        {"run_id": run.run_id, "job": "yearly", "status": "NOT_STARTED"}
+    ]
+
+
+def test_human_output(home: Path) -> None:
+    result = invoke(["status"], {"DAGSTER_HOME": str(home)})
+    assert result.exit_code == 0
+    text = result.stdout
+    assert "daemon:     NOT running" in text
+    assert "runs:       0 queued, 0 in progress" in text
+    assert "queue:      sync mode" in text
+    assert any(line.split()[:3][1:] == ["schedule", "STOPPED"] for line in text.splitlines())
+
+
+@pytest.fixture
+def queue(redis_queue: tuple[str, str]) -> Iterator[tuple[str, str]]:
+    """Jobs in a real BullMQ queue: two waiting, one prioritized."""
+    url, prefix = redis_queue
+
+    async def add() -> None:
+        q = Queue("content-generation", {"connection": url, "prefix": prefix})
+        await q.add("generate", {"n": 1})
+        await q.add("generate", {"n": 2})
+        await q.add("generate", {"n": 3}, {"priority": 1})
+        await q.close()
+
+    asyncio.run(add())
+    yield url, prefix
+
+
+def test_queue_mode_counts_by_state_and_sees_no_worker(home: Path, queue: tuple[str, str]) -> None:
+    url, prefix = queue
+    report = status(home, CONTENTHUB_REDIS_URL=url, CONTENTHUB_QUEUE_PREFIX=prefix)["queue"]
+    assert report["counts"] == {
+        "waiting": 2,
+        "prioritized": 1,
+        "active": 0,
+        "delayed": 0,
+        "completed": 0,
+        "failed": 0,
+    }
+    assert (report["workers"], report["worker_connected"], report["error"]) == (0, False, None)
+
+
+def test_queue_mode_sees_a_connected_worker(tmp_path: Path, redis_queue: tuple[str, str]) -> None:
+    url, prefix = redis_queue
+    home = tmp_path / "home"
+    write_instance_yaml(home)
+
+    async def check() -> dict:
+        # A real BullMQ worker, idle on the empty queue.
+        async def process(job: object, token: str) -> None:
+            return None
+
+        worker = Worker("content-generation", process, {"connection": url, "prefix": prefix})
+        try:
+            for _ in range(200):  # it names its connections as it starts running
+                if worker.running:
+                    break
+                await asyncio.sleep(0.05)
+            assert worker.running
+            return await asyncio.to_thread(
+                status, home, CONTENTHUB_REDIS_URL=url, CONTENTHUB_QUEUE_PREFIX=prefix
+            )
+        finally:
+            await worker.close()
+
+    report = asyncio.run(check())["queue"]
+    assert report["worker_connected"] is True and report["workers"] >= 1
+
+
+def test_unreachable_redis_is_reported_not_raised(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_instance_yaml(home)
+    report = status(home, CONTENTHUB_REDIS_URL="redis://:secret@127.0.0.1:9/0")["queue"]
+    assert report["counts"] is None
+    assert report["error"].startswith("Redis at redis://:***@127.0.0.1:9/0 did not answer")
+    assert "secret" not in json.dumps(report)
+
+
+def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_instance_yaml(home, queued=True)
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text(STATUS_TASKS, encoding="utf-8")
+    (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML, encoding="utf-8")
+    env = child_env({"DAGSTER_HOME": str(home), "CONTENTHUB_TASKS": str(tasks)})
+    log = tmp_path / "daemon.log"
+    command = ["dagster-daemon", "run", "-w", "workspace.yaml"]
+    with spawned(command, env, tmp_path, log):
+
+        def healthy() -> dict | None:
+            report = status(home, CONTENTHUB_TASKS=str(tasks))
+            return report if report["daemon"]["healthy"] else None
+
+        report = wait_until(healthy, 240, "every daemon sending heartbeats", log)
+    assert report["running"] is True
+    assert {d["type"] for d in report["daemon"]["daemons"]} >= {"SCHEDULER", "SENSOR"}
+    assert all(d["last_heartbeat"] for d in report["daemon"]["daemons"])

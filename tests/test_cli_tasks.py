@@ -1,0 +1,223 @@
+"""``contenthub-dagster tasks list|show|create`` and ``executors`` on task files of their own."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from contenthub_dagster.tasks.loader import load_catalog
+from tests.cli_support import TASKS_YAML, invoke
+
+UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens there
+
+
+def tasks_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tasks.yaml"
+    path.write_text(TASKS_YAML, encoding="utf-8")
+    return path
+
+
+def test_list_json_has_schedule_in_words_and_next_three_runs_in_the_task_zone(
+    tmp_path: Path,
+) -> None:
+    path = tasks_file(tmp_path)
+    result = invoke(["tasks", "list", "--json", "--file", str(path)])
+    assert result.exit_code == 0, result.stderr
+    alpha, beta = json.loads(result.stdout)
+    assert (alpha["key"], alpha["schedule"], alpha["is_active"]) == (
+        "alpha",
+        "At 08:00 (Asia/Shanghai)",
+        True,
+    )
+    runs = [datetime.fromisoformat(t) for t in alpha["next_runs"]]
+    assert len(runs) == 3 and runs == sorted(runs)
+    assert all((t.hour, t.minute, t.utcoffset().total_seconds()) == (8, 0, 8 * 3600) for t in runs)
+    assert beta["schedule"] == "Every 2 hours, counted from 00:00 UTC"
+    assert [datetime.fromisoformat(t).hour % 2 for t in beta["next_runs"]] == [0, 0, 0]
+
+
+def test_list_human_output_is_a_table(tmp_path: Path) -> None:
+    result = invoke(["tasks", "list", "--file", str(tasks_file(tmp_path))])
+    assert result.exit_code == 0
+    header, alpha, beta = result.stdout.splitlines()
+    assert header.split()[:4] == ["KEY", "NAME", "ACTIVE", "SCHEDULE"]
+    assert alpha.startswith("alpha") and "阿尔法" in alpha and "At 08:00 (Asia/Shanghai)" in alpha
+    assert beta.startswith("beta") and "Every 2 hours" in beta
+
+
+def test_show_prints_params_and_next_runs(tmp_path: Path) -> None:
+    result = invoke(["tasks", "show", "alpha", "--file", str(tasks_file(tmp_path))])
+    assert result.exit_code == 0
+    assert "schedule:     At 08:00 (Asia/Shanghai)" in result.stdout
+    assert "  account_ids: [49, 50]" in result.stdout
+    assert result.stdout.count(" 08:00:00") == 3
+
+
+def test_show_unknown_key_is_one_error_line(tmp_path: Path) -> None:
+    result = invoke(["tasks", "show", "gamma", "--file", str(tasks_file(tmp_path))])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == "error: unknown task 'gamma' (known: alpha, beta)\n"
+
+
+def test_inactive_task_has_no_next_runs(tmp_path: Path) -> None:
+    path = tasks_file(tmp_path)
+    path.write_text(TASKS_YAML + "    is_active: false\n", encoding="utf-8")
+    beta = json.loads(invoke(["tasks", "show", "beta", "--json", "--file", str(path)]).stdout)
+    assert (beta["is_active"], beta["next_runs"]) == (False, [])
+
+
+def test_create_from_the_seed_body_appends_a_block_and_keeps_comments(tmp_path: Path) -> None:
+    path = tasks_file(tmp_path)
+    body = {
+        "name": "每日内容生成",
+        "description": "每天早上8点生成技术内容",
+        "task_type": "async_content_generation",
+        "cron_expression": "0 8 * * *",
+        "params": {
+            "account_ids": [49, 50, 51],
+            "count_per_account": 3,
+            "category": "技术",
+            "auto_approve": False,
+            "priority": 8,
+        },
+        "is_active": True,
+    }
+    args = ["tasks", "create", "--file", str(path), "--key", "daily", "--url", UNREACHABLE]
+    result = invoke([*args, "--body", json.dumps(body, ensure_ascii=False)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"Created task daily in {path}."
+    assert "no webserver answered at http://127.0.0.1:9" in result.stdout
+
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(TASKS_YAML)  # untouched, comment included
+    assert "  - key: daily\n    name: 每日内容生成\n" in text
+    assert "      account_ids: [49, 50, 51]\n" in text
+    catalog = load_catalog(path)
+    assert [t.key for t in catalog.tasks] == ["alpha", "beta", "daily"]
+    assert not catalog.errors
+    assert catalog.get("daily").params.priority == 8
+
+
+def test_create_from_flags_with_json_output(tmp_path: Path) -> None:
+    path = tasks_file(tmp_path)
+    result = invoke(
+        [
+            "tasks",
+            "create",
+            "--file",
+            str(path),
+            "--url",
+            UNREACHABLE,
+            "--json",
+            "--key",
+            "hourly",
+            "--name",
+            "每小时",
+            "--interval",
+            "1",
+            "--interval-unit",
+            "hour",
+            "--param",
+            "account_ids=[49]",
+            "--param",
+            "category=产品",
+            "--inactive",
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["key"], out["saved_to"], out["reload"]["status"]) == (
+        "hourly",
+        str(path),
+        "unreachable",
+    )
+    task = load_catalog(path).get("hourly")
+    assert (task.interval_in_minutes, task.is_active, task.params.category) == (60, False, "产品")
+
+
+def test_create_into_a_missing_file_and_into_a_directory(tmp_path: Path) -> None:
+    flags = ["--name", "n", "--cron", "0 9 * * *", "--param", "account_ids=[49]"]
+    flags += ["--url", UNREACHABLE]
+    new_file = tmp_path / "new" / "tasks.yaml"
+    assert (
+        invoke(["tasks", "create", "--file", str(new_file), "--key", "one", *flags]).exit_code == 0
+    )
+    assert [t.key for t in load_catalog(new_file).tasks] == ["one"]
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    assert invoke(["tasks", "create", "--file", str(folder), "--key", "two", *flags]).exit_code == 0
+    assert (
+        yaml.safe_load((folder / "two.yaml").read_text(encoding="utf-8"))["tasks"][0]["key"]
+        == "two"
+    )
+
+
+def test_create_rejects_invalid_tasks_and_leaves_the_file_alone(tmp_path: Path) -> None:
+    path = tasks_file(tmp_path)
+    base = ["tasks", "create", "--file", str(path), "--url", UNREACHABLE]
+    cases = {
+        "duplicate key": (
+            ["--key", "alpha", "--name", "x", "--cron", "0 8 * * *", "--param", "account_ids=[1]"],
+            "error: a task with key 'alpha' already exists",
+        ),
+        "bad params": (
+            ["--key", "x", "--name", "x", "--cron", "0 8 * * *", "--param", "priority=11"],
+            "error: invalid task: params.account_ids: Field required; "
+            "params.priority: Input should be less than or equal to 10",
+        ),
+        "no cadence": (
+            ["--key", "x", "--name", "x", "--param", "account_ids=[1]"],
+            "error: invalid task: (task): set cron_expression, or interval with interval_unit",
+        ),
+        "bad body": (["--body", "{not json"], "error: the body is not valid JSON"),
+        "no key": (
+            ["--name", "x", "--cron", "0 8 * * *", "--param", "account_ids=[1]"],
+            "error: invalid task: key: Field required",
+        ),
+    }
+    for name, (args, expected) in cases.items():
+        result = invoke([*base, *args])
+        assert result.exit_code == 1, name
+        assert result.stderr.startswith(expected), (name, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, name
+    assert path.read_text(encoding="utf-8") == TASKS_YAML
+
+
+def test_executors_json_names_the_implementing_object() -> None:
+    result = invoke(["executors", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "async_content_generation": {
+            "type": "async_content_generation",
+            "class": "build_task_job",
+            "module": "contenthub_dagster.jobs",
+        }
+    }
+    from contenthub_dagster.jobs import build_task_job  # the named object exists
+
+    assert callable(build_task_job)
+    human = invoke(["executors"]).stdout
+    assert "contenthub_dagster.jobs.build_task_job" in human
+
+
+def test_every_command_has_help() -> None:
+    for command in (
+        [],
+        ["tasks"],
+        ["tasks", "list"],
+        ["tasks", "show"],
+        ["tasks", "validate"],
+        ["tasks", "create"],
+        ["trigger"],
+        ["executions"],
+        ["status"],
+        ["executors"],
+    ):
+        result = invoke([*command, "--help"])
+        assert result.exit_code == 0, command
+        assert result.stdout.startswith("Usage: "), command
