@@ -17,15 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dagster as dg
 import psycopg
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType
 
-from contenthub_dagster.storage.engine import engine_for
-from contenthub_dagster.storage.tables import content_metadata
 from tests.scheduling_support import AlertServer, task_entry, write_tasks
 from tests.services import postgres_database
 
@@ -46,15 +43,8 @@ def _bin(name: str) -> str:
 
 
 def _pg_env(pg_url: str) -> dict[str, str]:
-    """The repo's dagster.yaml reads its connection from these variables."""
-    parts = urlsplit(pg_url)
-    return {
-        "DAGSTER_PG_HOST": parts.hostname or "127.0.0.1",
-        "DAGSTER_PG_PORT": str(parts.port or 5432),
-        "DAGSTER_PG_USERNAME": parts.username or "postgres",
-        "DAGSTER_PG_PASSWORD": parts.password or "",
-        "DAGSTER_PG_DB": parts.path.lstrip("/"),
-    }
+    """The repo's dagster.yaml reads its database from DAGSTER_PG_URL: a plain postgresql:// URL."""
+    return {"DAGSTER_PG_URL": pg_url}
 
 
 class Deployment:
@@ -117,11 +107,7 @@ class Deployment:
 
 @pytest.fixture
 def contenthub_url() -> Iterator[str]:
-    """ContentHub's own database: its accounts table, and our tables as a first run leaves them.
-
-    Our tables are created up front because runs that start together on a database that lacks
-    them race to create them (reported separately); that is not what this test is about.
-    """
+    """ContentHub's own database: its accounts table; our tables are left to the runs."""
     with postgres_database("chd_test_hub") as url:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(
@@ -132,9 +118,6 @@ def contenthub_url() -> Iterator[str]:
                 "INSERT INTO accounts (id, name, description) VALUES"
                 " (49, '车界显眼包', '幽默风趣的汽车评测'), (50, '科技前沿观察', '科技趋势解读')"
             )
-        engine = engine_for(url)
-        content_metadata.create_all(engine)
-        engine.dispose()
         yield url
 
 

@@ -23,6 +23,7 @@ COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
 # BullMQ's attempts: 3 (issue 2) is one try and two retries; retry_count never exceeds this.
+SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
 DEFAULT_MAX_RETRIES = 2
 
 
@@ -38,7 +39,11 @@ class ContentStore:
 
     def ensure_schema(self) -> None:
         """Create our tables where they are missing; existing ones are left as they are."""
-        content_metadata.create_all(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Runs starting together on a fresh database would otherwise race in CREATE TABLE.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+            content_metadata.create_all(conn, checkfirst=True)
 
     def statuses(self, task_ids: Iterable[str]) -> dict[str, str]:
         """The lifecycle status of each of these task ids that has a row."""
