@@ -138,6 +138,10 @@ def deployment(
     deployment = Deployment(tmp_path, pg_url, contenthub_url, alert_server.url)
     for name, value in _pg_env(pg_url).items():
         monkeypatch.setenv(name, value)  # so this process can open the same instance
+    # Dagster creates its tables on first open, as the webserver's first start would; parallel
+    # `dagster job launch` processes on an empty database would race to create them.
+    with dg.DagsterInstance.from_config(str(deployment.home)):
+        pass
     return deployment
 
 

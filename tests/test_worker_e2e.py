@@ -71,6 +71,20 @@ tasks:
 """
 
 
+def creator_env(
+    redis_url: str, prefix: str, pg_url: str, creator: FakeServer, **extra: str
+) -> dict[str, str]:
+    """A worker environment using the content-creator generator against the fake service."""
+    return worker_env(
+        redis_url,
+        prefix,
+        pg_url,
+        CONTENTHUB_GENERATOR="content-creator",
+        CONTENTHUB_CREATOR_URL=creator.base_url,
+        **extra,
+    )
+
+
 @pytest.fixture
 def creator() -> Iterator[FakeServer]:
     with serving(CreatorHandler) as server:
@@ -115,12 +129,11 @@ def test_scheduled_runs_become_content_served_high_priority_first(
     assert (len(routine), len(urgent)) == (6, 4)
     assert {r["status"] for r in task_rows(pg_url).values()} == {"submitted"}
 
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
     )
     with worker(tmp_path, "worker", env, "--concurrency", "1") as proc:
         wait_until(all_finished(pg_url, routine + urgent), WAIT, "all 10 tasks", proc.log)
@@ -170,12 +183,11 @@ def test_retries_final_failures_and_timeouts(
     others = [r for t, r in requests.items() if t != "flaky"]
     submit(redis_url, prefix, pg_url, others, backoff_ms=FAST_BACKOFF_MS)
 
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
     )
     with worker(tmp_path, "worker", env, "--concurrency", "6", "--timeout", "2") as proc:
 
@@ -228,12 +240,11 @@ def test_completed_tasks_are_not_generated_again_and_missing_rows_are_created(
     BullMQProducer(redis_url, "content-generation", prefix).submit([foreign])
     assert foreign.task_id not in task_rows(pg_url)
 
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
     )
     with worker(tmp_path, "worker", env) as proc:
         jobs = Jobs(redis_url, prefix)
@@ -268,12 +279,11 @@ def test_sigterm_finishes_the_jobs_in_hand_and_leaves_the_rest_queued(
     ids = [r.task_id for r in requests]
     submit(redis_url, prefix, pg_url, requests, backoff_ms=FAST_BACKOFF_MS)
     creator.script.set_default("slow:1.5")
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
     )
     with worker(tmp_path, "first", env, "--concurrency", "2") as first:
         wait_until(lambda: len(creator.in_flight()) == 2, WAIT, "two generations", first.log)
@@ -306,12 +316,11 @@ def test_sigterm_hands_back_what_outlasts_the_grace_period(
     ids = [r.task_id for r in requests]
     submit(redis_url, prefix, pg_url, requests, backoff_ms=FAST_BACKOFF_MS)
     creator.script.set_default("hang")
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
     )
     args = ("--concurrency", "3", "--shutdown-grace", "0.5")
     with worker(tmp_path, "first", env, *args) as first:
@@ -347,12 +356,11 @@ def test_sigkill_loses_nothing_a_second_worker_recovers_the_stalled_jobs(
     ids = [r.task_id for r in requests]
     submit(redis_url, prefix, pg_url, requests, backoff_ms=FAST_BACKOFF_MS)
     creator.script.set_default("slow:3")
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
         # Short locks so a dead worker's jobs are noticed in about a second.
         CONTENTHUB_WORKER_LOCK_MS="1000",
         CONTENTHUB_WORKER_STALLED_MS="500",
@@ -383,12 +391,11 @@ def test_a_job_whose_workers_keep_dying_is_failed_and_recorded(
     request = make_request(7, "poison pill")
     submit(redis_url, prefix, pg_url, [request], backoff_ms=FAST_BACKOFF_MS)
     creator.script.set_default("hang")
-    env = worker_env(
+    env = creator_env(
         redis_url,
         prefix,
         pg_url,
-        CONTENTHUB_GENERATOR="content-creator",
-        CONTENTHUB_CREATOR_URL=creator.base_url,
+        creator,
         CONTENTHUB_WORKER_LOCK_MS="1000",
         CONTENTHUB_WORKER_STALLED_MS="500",
     )
