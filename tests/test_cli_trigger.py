@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from contenthub_dagster.operations.trigger import InvalidOverrideError, parse_overrides
 from tests.cli_support import TASKS_YAML, invoke
 from tests.processes import free_port
 
@@ -50,3 +51,24 @@ def test_overrides_are_validated_before_launching(tasks: Path, override: str, me
     assert result.exit_code == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("pair", "expected"),
+    [
+        ("account_ids=49,52", [49, 52]),
+        ("account_ids=[49, 52]", [49, 52]),
+        ("account_ids=49", [49]),
+        ("priority=8", 8),
+        ("auto_approve=false", False),
+        ("category=营销", "营销"),
+    ],
+)
+def test_override_values_are_typed(pair: str, expected: object) -> None:
+    name = pair.partition("=")[0]
+    assert parse_overrides([pair]) == {name: expected}
+
+
+def test_malformed_override_is_rejected() -> None:
+    with pytest.raises(InvalidOverrideError, match="use param=value"):
+        parse_overrides(["priority"])

@@ -26,10 +26,22 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         if not sep or not name:
             raise InvalidOverrideError(f"--set {pair!r}: use param=value, e.g. priority=8")
         try:
-            overrides[name] = yaml.safe_load(text) if text.strip() else None
+            value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             raise InvalidOverrideError(f"--set {pair!r}: the value is not valid YAML") from None
+        overrides[name] = _id_list(value) if name == "account_ids" else value
     return overrides
+
+
+def _id_list(value: Any) -> Any:
+    """Operators type ``account_ids=49,50`` or ``account_ids=49``; both mean a list."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, str) and "," in value:
+        parts = [part.strip() for part in value.split(",")]
+        if all(part.isdigit() for part in parts):
+            return [int(part) for part in parts]
+    return value
 
 
 def params_with_overrides(task: ScheduledTask, overrides: dict[str, Any]) -> GenerationParams:
