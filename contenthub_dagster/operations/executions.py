@@ -137,7 +137,7 @@ def has_runs_for_task(instance: dg.DagsterInstance, task: str) -> bool:
 def execution_from_record(instance: dg.DagsterInstance, record: RunRecord) -> Execution:
     """One run record, with its result read from the submit step's event."""
     run = record.dagster_run
-    result, message = _result_and_message(instance, run.run_id)
+    result, message = result_and_message(instance, run.run_id)
     return Execution(
         run_id=run.run_id,
         task=run.tags.get(tags.TASK, run.job_name),
@@ -154,7 +154,7 @@ def execution_from_record(instance: dg.DagsterInstance, record: RunRecord) -> Ex
     )
 
 
-def _result_and_message(
+def result_and_message(
     instance: dg.DagsterInstance, run_id: str
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The result the submit step attached, and the run's message (else its first failure)."""
