@@ -11,12 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from contenthub_dagster.operations.task_create import TaskCreateError
-from contenthub_dagster.storage.engine import engine_for, mask_url
+from contenthub_dagster.storage.engine import engine_for, error_reason, mask_url
 from contenthub_dagster.tasks.model import TASK_TYPE
 from contenthub_dagster.tasks.table_source import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     TABLE,
+    UnusableTableError,
+    reflect_table,
     task_key,
 )
 
@@ -37,28 +39,19 @@ def insert_task(url: str, entry: Mapping[str, Any]) -> str:
     engine = engine_for(url)
     try:
         with engine.begin() as conn:
-            table = _table(conn, url)
+            table = reflect_table(conn, url)
             row = _row(table, entry)
             inserted = conn.execute(table.insert().values(**row))
             return task_key(inserted.inserted_primary_key[0])
+    except UnusableTableError as exc:
+        raise TaskCreateError(str(exc)) from None
     except sa_exc.IntegrityError as exc:
         raise TaskCreateError(
             f"{TABLE} in {mask_url(url)} refused the row (is the name "
-            f"{entry.get('name')!r} taken?): {_first_line(exc)}"
+            f"{entry.get('name')!r} taken?): {error_reason(exc)}"
         ) from None
     except sa_exc.SQLAlchemyError as exc:
-        raise TaskCreateError(f"cannot write to {mask_url(url)}: {_first_line(exc)}") from None
-
-
-def _table(conn: sa.Connection, url: str) -> sa.Table:
-    try:
-        table = sa.Table(TABLE, sa.MetaData(), autoload_with=conn)
-    except sa_exc.NoSuchTableError:
-        raise TaskCreateError(f"{mask_url(url)} has no {TABLE} table") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.c]
-    if missing:
-        raise TaskCreateError(f"{TABLE} lacks column(s) {', '.join(missing)}")
-    return table
+        raise TaskCreateError(f"cannot write to {mask_url(url)}: {error_reason(exc)}") from None
 
 
 def _row(table: sa.Table, entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,9 +69,3 @@ def _row(table: sa.Table, entry: Mapping[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     row.update({name: now for name in STAMP_COLUMNS if name in table.c})
     return row
-
-
-def _first_line(exc: Exception) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

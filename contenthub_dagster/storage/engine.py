@@ -31,6 +31,13 @@ def mask_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def error_reason(exc: BaseException) -> str:
+    """The first line of a database error's own message (the driver's, not SQLAlchemy's wrap)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def embedded_url(base_dir: Path | None = None) -> str:
     """The embedded SQLite database used when no URL is configured."""
     path = (base_dir or Path.cwd()) / settings.EMBEDDED_DATABASE

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from contenthub_dagster.storage.engine import engine_for, mask_url
+from contenthub_dagster.storage.engine import engine_for, error_reason, mask_url
 from contenthub_dagster.tasks.errors import TaskLoadError
 from contenthub_dagster.tasks.model import TASK_TYPE, ScheduledTask
 from contenthub_dagster.tasks.validation import validate_entry
@@ -29,10 +29,11 @@ def load_table_tasks(url: str) -> tuple[list[ScheduledTask], list[TaskLoadError]
     """Every valid ``async_content_generation`` row; an error per bad row, or one for the table."""
     try:
         rows = _read_rows(url)
-    except _UnusableTableError as problem:
+    except UnusableTableError as problem:
         return [], [TaskLoadError(SOURCE, "", "", str(problem))]
     except Exception as exc:  # unreachable, wrong URL, missing driver: one error, never a crash
-        return [], [TaskLoadError(SOURCE, "", "", f"cannot read {mask_url(url)}: {_reason(exc)}")]
+        reason = f"cannot read {mask_url(url)}: {error_reason(exc)}"
+        return [], [TaskLoadError(SOURCE, "", "", reason)]
     tasks: list[ScheduledTask] = []
     errors: list[TaskLoadError] = []
     for index, row in enumerate(rows):
@@ -43,22 +44,25 @@ def load_table_tasks(url: str) -> tuple[list[ScheduledTask], list[TaskLoadError]
     return tasks, errors
 
 
-class _UnusableTableError(Exception):
-    """The table is there but cannot be used as a task source."""
+class UnusableTableError(Exception):
+    """The table is missing, or lacks a column a task needs."""
+
+
+def reflect_table(conn: sa.Connection, url: str) -> sa.Table:
+    """ContentHub's ``scheduled_tasks`` table as it is, checked for the columns tasks need."""
+    try:
+        table = sa.Table(TABLE, sa.MetaData(), autoload_with=conn)
+    except sa_exc.NoSuchTableError:
+        raise UnusableTableError(f"{mask_url(url)} has no {TABLE} table") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.c]
+    if missing:
+        raise UnusableTableError(f"{TABLE} in {mask_url(url)} lacks column(s) {', '.join(missing)}")
+    return table
 
 
 def _read_rows(url: str) -> list[Mapping[str, Any]]:
-    engine = engine_for(url)
-    with engine.connect() as conn:
-        try:
-            table = sa.Table(TABLE, sa.MetaData(), autoload_with=conn)
-        except sa_exc.NoSuchTableError:
-            raise _UnusableTableError(f"{mask_url(url)} has no {TABLE} table") from None
-        missing = [c for c in REQUIRED_COLUMNS if c not in table.c]
-        if missing:
-            raise _UnusableTableError(
-                f"{TABLE} in {mask_url(url)} lacks column(s) {', '.join(missing)}"
-            )
+    with engine_for(url).connect() as conn:
+        table = reflect_table(conn, url)
         columns = [table.c[c] for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in table.c]
         query = sa.select(*columns).where(table.c.task_type == TASK_TYPE).order_by(table.c.id)
         return [dict(row) for row in conn.execute(query).mappings()]
@@ -98,9 +102,3 @@ def _decode_params(value: Any) -> tuple[Any, str | None]:
         except ValueError as exc:
             return None, f"not valid JSON: {exc}"
     return value, None
-
-
-def _reason(exc: Exception) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
