@@ -12,8 +12,9 @@ import time
 
 import dagster as dg
 
-from contenthub_dagster.definitions import resources_for_environment
-from contenthub_dagster.jobs import build_task_job, default_run_config, task_tags
+from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.definitions import resources_for_environment
+from contenthub_dagster.defs.jobs import build_task_job, default_run_config
 from contenthub_dagster.tasks.model import ScheduledTask
 
 
@@ -52,7 +53,7 @@ def per_task_ops_job(task: ScheduledTask) -> dg.JobDefinition:
 
     return per_task_graph.to_job(
         name=task.key,
-        tags=task_tags(task),
+        tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
         config=dg.RunConfig(
             ops={f"{task.key}_resolve_accounts": default_run_config(task).ops["resolve_accounts"]}
         ),

@@ -18,7 +18,8 @@ STOP_GRACE_SECONDS = 20
 WORKSPACE_YAML = """\
 load_from:
   - python_module:
-      module_name: contenthub_dagster
+      module_name: contenthub_dagster.defs.definitions
+      location_name: contenthub_dagster
       working_directory: .
 """
 

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 from bullmq import Queue, Worker
 
-from contenthub_dagster.definitions import build_definitions
+from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import invoke, write_instance_yaml
 from tests.processes import WORKSPACE_YAML, child_env, spawned, wait_until

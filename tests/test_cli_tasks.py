@@ -195,14 +195,14 @@ def test_executors_json_names_the_implementing_object() -> None:
         "async_content_generation": {
             "type": "async_content_generation",
             "class": "build_task_job",
-            "module": "contenthub_dagster.jobs",
+            "module": "contenthub_dagster.defs.jobs",
         }
     }
-    from contenthub_dagster.jobs import build_task_job  # the named object exists
+    from contenthub_dagster.defs.jobs import build_task_job  # the named object exists
 
     assert callable(build_task_job)
     human = invoke(["executors"]).stdout
-    assert "contenthub_dagster.jobs.build_task_job" in human
+    assert "contenthub_dagster.defs.jobs.build_task_job" in human
 
 
 def test_every_command_has_help() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from contenthub_dagster.operations.trigger import InvalidOverrideError, parse_overrides
+from contenthub_dagster.admin.trigger import InvalidOverrideError, parse_overrides
 from tests.cli_support import TASKS_YAML, invoke
 from tests.processes import free_port
 

@@ -1,4 +1,4 @@
-"""Params rules of DOMAIN.md §2."""
+"""Params rules of docs/domain.md §2."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Per-account processing and the result dict of DOMAIN.md §4."""
+"""Per-account processing and the result dict of docs/domain.md §4."""
 
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.params import validate_params

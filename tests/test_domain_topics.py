@@ -1,4 +1,4 @@
-"""Topic building of DOMAIN.md §3, exact strings."""
+"""Topic building of docs/domain.md §3, exact strings."""
 
 import pytest
 

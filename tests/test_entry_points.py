@@ -20,7 +20,7 @@ def test_dagster_job_execute_on_embedded_defaults(tmp_path: Path, shipped_tasks:
             "job",
             "execute",
             "-m",
-            "contenthub_dagster",
+            "contenthub_dagster.defs.definitions",
             "-j",
             "daily_generation",
         ],

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.observations import ACCOUNT_SUBMISSIONS, ACCOUNTS_PARTITIONS
+from contenthub_dagster.defs.assets import ACCOUNT_SUBMISSIONS, ACCOUNTS_PARTITIONS
 from tests.cli_support import TASKS_YAML, execute, write_instance_yaml
 from tests.processes import child_env
 
@@ -61,7 +61,7 @@ def test_log_dir_gets_the_executor_and_scheduler_logs(tmp_path: Path) -> None:
             "job",
             "execute",
             "-m",
-            "contenthub_dagster",
+            "contenthub_dagster.defs.definitions",
             "-j",
             "alpha",
         ],

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from contenthub_dagster.definitions import build_definitions
+from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError
 from contenthub_dagster.generation.content_creator import (

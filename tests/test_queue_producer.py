@@ -7,7 +7,8 @@ from bullmq import Queue
 
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.task_ids import generation_task_id
-from contenthub_dagster.queue.connection import QueueUnavailableError, mask_redis_url
+from contenthub_dagster.masking import mask_url
+from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.queue.producer import BullMQProducer
 
 
@@ -86,5 +87,5 @@ def test_unreachable_redis_names_masked_url() -> None:
         ("rediss://user:pw@host/2", "rediss://user:***@host/2"),
     ],
 )
-def test_mask_redis_url(url: str, masked: str) -> None:
-    assert mask_redis_url(url) == masked
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked

@@ -8,14 +8,51 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import dagster as dg
+import httpx
 import pytest
 
-from contenthub_dagster.operations.webserver import WebserverClient, WebserverError
+from contenthub_dagster.admin.dagster_client import DagsterClient, WebserverError
+from contenthub_dagster.defs.results import result_and_message
 from tests.cli_support import TASKS_YAML, write_instance_yaml
 from tests.processes import WORKSPACE_YAML, child_env, free_port, spawned, wait_until
 
 STARTUP_SECONDS = 180
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run's status and what its submit step attached."""
+
+    status: str
+    result: dict[str, Any] | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ProbeClient(DagsterClient):
+    """The product's client, plus raw GraphQL and the run's result read from the instance."""
+
+    home: Path = Path()
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+        )
+        response.raise_for_status()
+        body = response.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    def job_names(self) -> list[str]:
+        return self.location_jobs("contenthub_dagster")
+
+    def run_result(self, run_id: str) -> RunOutcome:
+        with dg.DagsterInstance.from_config(str(self.home)) as instance:
+            result, message = result_and_message(instance, run_id)
+        return RunOutcome(self.run_status(run_id), result, message)
 
 
 @dataclass(frozen=True)
@@ -29,8 +66,8 @@ class Webserver:
     log: Path
 
     @property
-    def client(self) -> WebserverClient:
-        return WebserverClient(self.url, timeout=30)
+    def client(self) -> ProbeClient:
+        return ProbeClient(self.url, timeout=30, home=self.home)
 
     def env(self) -> dict[str, str]:
         """What a CLI needs to see the same instance and tasks."""

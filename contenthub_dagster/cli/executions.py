@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-from contenthub_dagster import settings
-from contenthub_dagster.cli.output import emit_json, fail, local_time, table
-from contenthub_dagster.cli.tasks import json_option, load_tasks
-from contenthub_dagster.operations.executions import (
+from contenthub_dagster.admin.executions import (
     STATUSES,
     Execution,
     ExecutionPage,
@@ -16,7 +13,10 @@ from contenthub_dagster.operations.executions import (
     list_executions,
     parse_since,
 )
-from contenthub_dagster.operations.instance import InstanceUnavailableError, open_instance
+from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
+from contenthub_dagster.cli.output import emit_json, fail, local_time, table
+from contenthub_dagster.cli.tasks import json_option, load_tasks
+from contenthub_dagster.settings import get_settings
 
 
 @click.command("executions")
@@ -35,7 +35,7 @@ def executions_command(
     as_json: bool,
 ) -> None:
     """Runs of every task (newest first): status, times, submitted/failed, message."""
-    timezone = settings.default_timezone()
+    timezone = get_settings().timezone
     try:
         since_time = parse_since(since, timezone) if since else None
         instance = open_instance()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from contenthub_dagster.admin.executors import describe, registered_executors
 from contenthub_dagster.cli.output import emit_json, table
 from contenthub_dagster.cli.tasks import json_option
-from contenthub_dagster.operations.executors import describe, registered_executors
 
 
 @click.command("executors")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from contenthub_dagster import settings
+from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
+from contenthub_dagster.admin.status import CODE_LOCATION, SchedulerStatus, collect_status
 from contenthub_dagster.cli.output import emit_json, fail, local_time, table
 from contenthub_dagster.cli.tasks import json_option
-from contenthub_dagster.operations.instance import InstanceUnavailableError, open_instance
-from contenthub_dagster.operations.status import CODE_LOCATION, SchedulerStatus, collect_status
+from contenthub_dagster.settings import get_settings
 
 
 @click.command("status")
@@ -26,7 +26,7 @@ def status_command(location: str, timeout: float, as_json: bool) -> None:
         instance = open_instance()
     except InstanceUnavailableError as exc:
         fail(str(exc))
-    from contenthub_dagster.definitions import build_definitions
+    from contenthub_dagster.defs.definitions import build_definitions
 
     with instance:
         # Built now from the current task sources, as the daemon's next load would see them.
@@ -34,7 +34,7 @@ def status_command(location: str, timeout: float, as_json: bool) -> None:
     if as_json:
         emit_json(report.as_dict())
     else:
-        click.echo(render_status(report, settings.default_timezone()))
+        click.echo(render_status(report, get_settings().timezone))
 
 
 def render_status(report: SchedulerStatus, timezone: str) -> str:

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from contenthub_dagster import settings
 from contenthub_dagster.cli.output import emit_json
+from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
 
 
 def load_tasks(tasks_path: Path | None) -> TaskCatalog:
     """The tasks of the file (or CONTENTHUB_TASKS) and, when configured, the table."""
-    return load_catalog(tasks_path, settings.env(settings.TASKS_DATABASE_URL))
+    return load_catalog(tasks_path, get_settings().tasks_database_url)
 
 
 tasks_file_option = click.option(

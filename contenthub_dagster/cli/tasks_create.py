@@ -8,21 +8,17 @@ from typing import Any
 
 import click
 
-from contenthub_dagster import settings
+from contenthub_dagster.admin.dagster_client import DEFAULT_URL, DagsterClient
+from contenthub_dagster.admin.reload import RELOADED, reload_for_task
+from contenthub_dagster.admin.status import CODE_LOCATION
+from contenthub_dagster.admin.trigger import InvalidOverrideError, parse_overrides
 from contenthub_dagster.cli.output import emit_json, fail
 from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option, tasks_group
-from contenthub_dagster.operations.reload import RELOADED, reload_for_task
-from contenthub_dagster.operations.status import CODE_LOCATION
-from contenthub_dagster.operations.task_create import (
-    TaskCreateError,
-    append_task,
-    ordered_entry,
-    read_body,
-    validate_new_task,
-)
-from contenthub_dagster.operations.trigger import InvalidOverrideError, parse_overrides
-from contenthub_dagster.operations.webserver import DEFAULT_URL, WebserverClient
+from contenthub_dagster.settings import env_name, get_settings
+from contenthub_dagster.tasks.errors import TaskCreateError
 from contenthub_dagster.tasks.loader import TaskCatalog
+from contenthub_dagster.tasks.new_task import ordered_entry, read_body, validate_new_task
+from contenthub_dagster.tasks.yaml_source import append_task
 
 PLACEHOLDER_KEY = "task_new"  # table rows get task_<id> only once inserted
 
@@ -102,12 +98,12 @@ def create_command(
         if to_table:
             destination, saved_key = _insert(entry, catalog)
         else:
-            task = validate_new_task(entry, catalog, str(tasks_path or settings.tasks_path()))
-            destination = str(append_task(tasks_path or settings.tasks_path(), entry))
+            task = validate_new_task(entry, catalog, str(tasks_path or get_settings().tasks))
+            destination = str(append_task(tasks_path or get_settings().tasks, entry))
             saved_key = task.key
     except (TaskCreateError, InvalidOverrideError) as exc:
         fail(str(exc))
-    report = reload_for_task(WebserverClient(url, timeout), location, saved_key)
+    report = reload_for_task(DagsterClient(url, timeout), location, saved_key)
     if as_json:
         emit_json({"key": saved_key, "saved_to": destination, "reload": report.as_dict()})
         return
@@ -116,11 +112,11 @@ def create_command(
 
 
 def _insert(entry: dict[str, Any], catalog: TaskCatalog) -> tuple[str, str]:
-    from contenthub_dagster.operations.task_table import insert_task
+    from contenthub_dagster.tasks.table_source import insert_task
 
-    url = settings.env(settings.TASKS_DATABASE_URL)
+    url = get_settings().tasks_database_url
     if url is None:
-        raise TaskCreateError(f"--table needs {settings.TASKS_DATABASE_URL} (the database URL)")
+        raise TaskCreateError(f"--table needs {env_name('tasks_database_url')} (the database URL)")
     if entry.get("key") is not None:
         raise TaskCreateError("--table tasks are keyed task_<id> by the table; drop --key")
     validate_new_task({**entry, "key": PLACEHOLDER_KEY}, catalog, "scheduled_tasks table")

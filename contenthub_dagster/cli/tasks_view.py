@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from contenthub_dagster import settings
+from contenthub_dagster.admin.task_views import task_view
 from contenthub_dagster.cli.output import emit_json, fail, local_time, table
 from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option, tasks_group
-from contenthub_dagster.operations.task_views import task_view
+from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.loader import TaskCatalog
 
 
@@ -21,7 +21,7 @@ from contenthub_dagster.tasks.loader import TaskCatalog
 def list_command(tasks_path: Path | None, as_json: bool) -> None:
     """Every task: schedule in words, next three runs in its time zone, active or not."""
     catalog = load_tasks(tasks_path)
-    views = [task_view(task, settings.default_timezone()) for task in catalog.tasks]
+    views = [task_view(task, get_settings().timezone) for task in catalog.tasks]
     if as_json:
         emit_json(views)
     else:
@@ -40,7 +40,7 @@ def show_command(key: str, tasks_path: Path | None, as_json: bool) -> None:
     if task is None:
         known = ", ".join(t.key for t in catalog.tasks) or "none"
         fail(f"unknown task {key!r} (known: {known})")
-    view = task_view(task, settings.default_timezone())
+    view = task_view(task, get_settings().timezone)
     if as_json:
         emit_json(view)
     else:

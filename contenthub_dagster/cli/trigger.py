@@ -6,16 +6,18 @@ from pathlib import Path
 
 import click
 
-from contenthub_dagster.cli.output import emit_json, fail
-from contenthub_dagster.cli.result_view import render_result
-from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option
-from contenthub_dagster.operations.trigger import (
+from contenthub_dagster.admin.dagster_client import DEFAULT_URL, DagsterClient, WebserverError
+from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
+from contenthub_dagster.admin.trigger import (
     InvalidOverrideError,
     params_with_overrides,
     parse_overrides,
-    run_config_for,
 )
-from contenthub_dagster.operations.webserver import DEFAULT_URL, WebserverClient, WebserverError
+from contenthub_dagster.cli.output import emit_json, fail
+from contenthub_dagster.cli.result_view import render_result
+from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option
+from contenthub_dagster.defs.config import run_config
+from contenthub_dagster.defs.results import result_and_message
 
 
 @click.command("trigger")
@@ -53,32 +55,36 @@ def trigger_command(
         params = params_with_overrides(task, parse_overrides(overrides))
     except InvalidOverrideError as exc:
         fail(str(exc))
-    client = WebserverClient(url, timeout)
+    client = DagsterClient(url, timeout)
     try:
-        run_id = client.launch_run(task.key, run_config_for(params))
+        run_id = client.launch_run(
+            task.key, run_config(params.model_dump(mode="json", exclude_none=True))
+        )
+        run_url = f"{client.display_url.rstrip('/')}/runs/{run_id}"
         if not wait:
             if as_json:
-                emit_json({"run_id": run_id, "task": task.key, "url": f"{url}/runs/{run_id}"})
+                emit_json({"run_id": run_id, "task": task.key, "url": run_url})
             else:
-                click.echo(f"Launched run {run_id} of {task.key}: {url.rstrip('/')}/runs/{run_id}")
+                click.echo(f"Launched run {run_id} of {task.key}: {run_url}")
             return
         if not as_json:
             click.echo(f"Launched run {run_id} of {task.key}; waiting for it to end...")
-        client.wait_for_run(run_id, wait_timeout)
-        outcome = client.run_result(run_id)
-    except WebserverError as exc:
+        status = client.wait_for_run(run_id, wait_timeout)
+        with open_instance() as instance:
+            result, message = result_and_message(instance, run_id)
+    except (WebserverError, InstanceUnavailableError) as exc:
         fail(str(exc))
     if as_json:
         emit_json(
             {
                 "run_id": run_id,
                 "task": task.key,
-                "dagster_status": outcome.status,
-                "message": outcome.message,
-                "result": outcome.result,
+                "dagster_status": status,
+                "message": message,
+                "result": result,
             }
         )
     else:
-        click.echo(render_result(outcome.status, outcome.message, outcome.result))
-    if outcome.status != "SUCCESS":
+        click.echo(render_result(status, message, result))
+    if status != "SUCCESS":
         raise SystemExit(1)

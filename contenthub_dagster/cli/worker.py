@@ -6,10 +6,9 @@ import logging
 
 import click
 
-from contenthub_dagster import settings
 from contenthub_dagster.cli.output import fail
 from contenthub_dagster.generation.registry import GENERATORS
-from contenthub_dagster.worker import config as defaults
+from contenthub_dagster.settings import env_name, get_settings, setting_default
 from contenthub_dagster.worker.config import WorkerConfig
 
 
@@ -17,9 +16,9 @@ from contenthub_dagster.worker.config import WorkerConfig
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
-    default=defaults.DEFAULT_CONCURRENCY,
+    default=setting_default("worker_concurrency"),
     show_default=True,
-    envvar="CONTENTHUB_WORKER_CONCURRENCY",
+    envvar=env_name("worker_concurrency"),
     help="Generations run at once.",
 )
 @click.option("--queue", "queue_name", help="BullMQ queue (default: CONTENTHUB_QUEUE).")
@@ -33,33 +32,33 @@ from contenthub_dagster.worker.config import WorkerConfig
     "--timeout",
     "timeout_seconds",
     type=click.FloatRange(min=0, min_open=True),
-    default=settings.DEFAULT_GENERATION_TIMEOUT_SECONDS,
+    default=setting_default("generation_timeout"),
     show_default=True,
-    envvar=settings.GENERATION_TIMEOUT,
+    envvar=env_name("generation_timeout"),
     help="Seconds one generation attempt may take before it fails as 'timeout'.",
 )
 @click.option(
     "--shutdown-grace",
     type=click.FloatRange(min=0),
-    default=defaults.DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    default=setting_default("worker_shutdown_grace"),
     show_default=True,
-    envvar="CONTENTHUB_WORKER_SHUTDOWN_GRACE",
+    envvar=env_name("worker_shutdown_grace"),
     help="Seconds the jobs in hand get to finish after SIGTERM before they are handed back.",
 )
 @click.option(
     "--lock-duration",
     type=click.IntRange(min=100),
-    default=defaults.DEFAULT_LOCK_DURATION_MS,
+    default=setting_default("worker_lock_ms"),
     show_default=True,
-    envvar="CONTENTHUB_WORKER_LOCK_MS",
+    envvar=env_name("worker_lock_ms"),
     help="BullMQ job lock (ms): how long a dead worker's jobs stay claimed.",
 )
 @click.option(
     "--stalled-interval",
     type=click.IntRange(min=100),
-    default=defaults.DEFAULT_STALLED_INTERVAL_MS,
+    default=setting_default("worker_stalled_ms"),
     show_default=True,
-    envvar="CONTENTHUB_WORKER_STALLED_MS",
+    envvar=env_name("worker_stalled_ms"),
     help="How often (ms) this worker looks for stalled jobs of dead workers.",
 )
 def worker_command(
@@ -73,20 +72,20 @@ def worker_command(
     stalled_interval: int,
 ) -> None:
     """Turn queued generation tasks into content (Redis from CONTENTHUB_REDIS_URL)."""
-    redis_url = settings.env(settings.REDIS_URL)
-    if not redis_url:
-        fail(f"{settings.REDIS_URL} is not set: the worker needs the Redis of the queue")
+    config = get_settings()
+    if not config.redis_url:
+        fail(f"{env_name('redis_url')} is not set: the worker needs the Redis of the queue")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every request at INFO; the worker logs its own line per task.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    config = WorkerConfig(
-        redis_url=redis_url,
-        queue_name=queue_name or settings.queue_name(),
-        prefix=prefix or settings.queue_prefix(),
-        database_url=settings.env(settings.DATABASE_URL),
-        generator=generator or settings.generator_name(),
+    worker_config = WorkerConfig(
+        redis_url=config.redis_url,
+        queue_name=queue_name or config.queue,
+        prefix=prefix or config.queue_prefix,
+        database_url=config.database_url,
+        generator=generator or config.generator,
         concurrency=concurrency,
         generation_timeout_seconds=timeout_seconds,
         shutdown_grace_seconds=shutdown_grace,
@@ -97,7 +96,7 @@ def worker_command(
     from contenthub_dagster.worker.runner import WorkerSetupError, run
 
     try:
-        code = run(config)
+        code = run(worker_config)
     except WorkerSetupError as exc:
         fail(str(exc))
     raise SystemExit(code)

@@ -1,4 +1,4 @@
-"""Interval rules (DOMAIN.md §1, §8): units singular or plural, at least a minute, whole minutes."""
+"""Interval rules (docs/domain.md §1, §8): singular or plural units, at least a whole minute."""
 
 from __future__ import annotations
 

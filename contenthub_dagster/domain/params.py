@@ -1,4 +1,4 @@
-"""Generation params and their rules (DOMAIN.md §2)."""
+"""Generation params and their rules (docs/domain.md §2)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from contenthub_dagster.domain.problems import (
     problems_from_validation_error,
 )
 
-CATEGORIES = ("技术", "产品", "运营", "营销")
 MIN_PRIORITY = 1
 MAX_PRIORITY = 10
 DEFAULT_PRIORITY = 5
@@ -33,10 +32,12 @@ class TopicSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: str
-    keywords: str | None = None
-    requirements: str | None = None
-    tone: str | None = None
+    topic: str = Field(description="The topic to write about, e.g. 'AI 技术未来趋势'.")
+    keywords: str | None = Field(default=None, description="Comma-separated keywords.")
+    requirements: str | None = Field(
+        default=None, description="Brief for the writer. Empty: 写一篇关于'<topic>'的文章."
+    )
+    tone: str | None = Field(default=None, description="Tone. Empty: the account's description.")
 
     @field_validator("topic")
     @classmethod
@@ -60,12 +61,30 @@ class GenerationParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    account_ids: list[StrictInt] = Field(min_length=1)
-    count_per_account: StrictInt | None = Field(default=None, gt=0)
-    category: str | None = None
-    auto_approve: StrictBool = True
-    priority: StrictInt = Field(default=DEFAULT_PRIORITY, ge=MIN_PRIORITY, le=MAX_PRIORITY)
-    topics: list[TopicSpec] | None = None
+    account_ids: list[StrictInt] = Field(
+        min_length=1, description="Accounts to generate for (positive ids; duplicates removed)."
+    )
+    count_per_account: StrictInt | None = Field(
+        default=None,
+        gt=0,
+        description="Articles per account. Empty: the number of custom topics, else 1.",
+    )
+    category: str | None = Field(
+        default=None,
+        description="Content category: 技术, 产品, 运营 or 营销 have their own topic templates.",
+    )
+    auto_approve: StrictBool = Field(
+        default=True, description="Approve generated content without review."
+    )
+    priority: StrictInt = Field(
+        default=DEFAULT_PRIORITY,
+        ge=MIN_PRIORITY,
+        le=MAX_PRIORITY,
+        description="Priority 1-10; 10 is served first.",
+    )
+    topics: list[TopicSpec] | None = Field(
+        default=None, description="Custom topics; empty uses the category's topic templates."
+    )
 
     @field_validator("account_ids")
     @classmethod

@@ -1,4 +1,4 @@
-"""Per-account planning: which accounts get topics and which fail up front (DOMAIN.md §4)."""
+"""Per-account planning: which accounts get topics and which fail up front (docs/domain.md §4)."""
 
 from __future__ import annotations
 

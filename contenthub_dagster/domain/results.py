@@ -1,4 +1,4 @@
-"""Result aggregation: the executor's result dict, keys and messages exactly as DOMAIN.md §4."""
+"""Result aggregation: the result dict, keys and messages exactly as docs/domain.md §4."""
 
 from __future__ import annotations
 

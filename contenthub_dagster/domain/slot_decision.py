@@ -1,4 +1,4 @@
-"""Whether an interval task is due: epoch-anchored slots, one run per slot (DOMAIN.md §8)."""
+"""Whether an interval task is due: epoch-anchored slots, one run per slot (docs/domain.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Topic building (DOMAIN.md §3): template topics per category, or the task's custom topics."""
+"""Topic building (docs/domain.md §3): template topics per category, or the task's custom topics."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class TopicPlan:
 
 
 def default_requirements(topic: str) -> str:
-    """The generator's default brief when a topic names none (DOMAIN.md §6)."""
+    """The generator's default brief when a topic names none (docs/domain.md §6)."""
     return f"写一篇关于'{topic}'的文章"
 
 

@@ -1,4 +1,4 @@
-"""ContentHub's content-creator service, called in its synchronous mode (DOMAIN.md §6).
+"""ContentHub's content-creator service, called in its synchronous mode (docs/domain.md §6).
 
 Its asynchronous HTTP mode kills the server in the current release, so every call is
 ``"mode": "sync"`` and blocks for the whole generation; our queue and worker provide the
@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 
-from contenthub_dagster import settings
 from contenthub_dagster.domain.article import Article, title_from_markdown
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.topics import default_requirements
 from contenthub_dagster.generation.base import GenerationError
 from contenthub_dagster.generation.prompt import TARGET_AUDIENCE
 from contenthub_dagster.generation.text import split_keywords
+from contenthub_dagster.settings import get_settings, setting_default
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Its request schema rejects a longer tone with a 400; ours is often an account description.
@@ -56,8 +56,8 @@ class ContentCreatorGenerator:
 
     def __init__(
         self,
-        base_url: str = settings.DEFAULT_CREATOR_URL,
-        timeout_seconds: float = settings.DEFAULT_HTTP_TIMEOUT_SECONDS,
+        base_url: str = setting_default("creator_url"),
+        timeout_seconds: float = setting_default("creator_timeout"),
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/api/tasks"
         self.timeout_seconds = timeout_seconds
@@ -65,10 +65,8 @@ class ContentCreatorGenerator:
     @classmethod
     def from_env(cls) -> ContentCreatorGenerator:
         """Configured by CONTENTHUB_CREATOR_URL and CONTENTHUB_CREATOR_TIMEOUT (seconds)."""
-        return cls(
-            settings.env(settings.CREATOR_URL) or settings.DEFAULT_CREATOR_URL,
-            settings.env_number(settings.CREATOR_TIMEOUT, settings.DEFAULT_HTTP_TIMEOUT_SECONDS),
-        )
+        config = get_settings()
+        return cls(config.creator_url, config.creator_timeout)
 
     def generate(self, request: GenerationRequest) -> Article:
         """One blocking call; raises :class:`GenerationError` saying whether a retry may help."""

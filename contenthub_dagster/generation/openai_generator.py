@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import openai
 
-from contenthub_dagster import settings
 from contenthub_dagster.domain.article import Article, title_from_markdown
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError
 from contenthub_dagster.generation.prompt import chat_messages
 from contenthub_dagster.generation.text import scrub
+from contenthub_dagster.settings import env_name, get_settings, setting_default
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # The statuses the SDK itself treats as worth retrying; every other 4xx is final.
@@ -24,9 +24,9 @@ class OpenAIGenerator:
     def __init__(
         self,
         api_key: str,
-        model: str = settings.DEFAULT_MODEL,
+        model: str = setting_default("model"),
         base_url: str | None = None,
-        timeout_seconds: float = settings.DEFAULT_HTTP_TIMEOUT_SECONDS,
+        timeout_seconds: float = setting_default("openai_timeout"),
     ) -> None:
         self.model = model
         self.base_url = base_url
@@ -43,14 +43,14 @@ class OpenAIGenerator:
     def from_env(cls) -> OpenAIGenerator:
         """Configured by OPENAI_API_KEY, OPENAI_BASE_URL, CONTENTHUB_MODEL and
         CONTENTHUB_OPENAI_TIMEOUT (seconds)."""
-        api_key = settings.env(settings.OPENAI_API_KEY)
-        if not api_key:
-            raise ValueError(f"the openai generator needs {settings.OPENAI_API_KEY} to be set")
+        config = get_settings()
+        if config.openai_api_key is None:
+            raise ValueError(f"the openai generator needs {env_name('openai_api_key')} to be set")
         return cls(
-            api_key,
-            settings.env(settings.MODEL) or settings.DEFAULT_MODEL,
-            settings.env(settings.OPENAI_BASE_URL),
-            settings.env_number(settings.OPENAI_TIMEOUT, settings.DEFAULT_HTTP_TIMEOUT_SECONDS),
+            config.openai_api_key.get_secret_value(),
+            config.model,
+            config.openai_base_url,
+            config.openai_timeout,
         )
 
     def generate(self, request: GenerationRequest) -> Article:

@@ -1,8 +1,6 @@
-"""Redis connections with timeouts and a bounded retry, and URLs safe to print."""
+"""Redis connections with timeouts and a bounded retry."""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -10,23 +8,13 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from contenthub_dagster.masking import mask_url
+
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 class QueueUnavailableError(RuntimeError):
     """The configured Redis did not answer."""
-
-
-def mask_redis_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    netloc = f"{user}:***@{host}{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def redis_client(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> aioredis.Redis:
@@ -47,5 +35,5 @@ async def check_reachable(client: aioredis.Redis, url: str) -> None:
         await client.ping()
     except Exception as exc:
         raise QueueUnavailableError(
-            f"Redis at {mask_redis_url(url)} did not answer: {type(exc).__name__}: {exc}"
+            f"Redis at {mask_url(url)} did not answer: {type(exc).__name__}: {exc}"
         ) from exc

@@ -15,9 +15,9 @@ from contenthub_dagster.queue.connection import (
     check_reachable,
     redis_client,
 )
+from contenthub_dagster.settings import GENERATION_ATTEMPTS, setting_default
 
-ATTEMPTS = 3
-BACKOFF_DELAY_MS = 30_000  # exponential: 30 s, 60 s, 120 s
+BACKOFF_DELAY_MS = setting_default("retry_backoff_ms")  # doubling each retry
 KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
 KEEP_FAILED_SECONDS = 30 * 24 * 3600
 
@@ -29,7 +29,7 @@ def job_options(
     return {
         "jobId": request.task_id,
         "priority": bullmq_priority(request.priority),
-        "attempts": ATTEMPTS,
+        "attempts": GENERATION_ATTEMPTS,
         "backoff": {"type": "exponential", "delay": backoff_delay_ms},
         "removeOnComplete": {"age": KEEP_COMPLETED_SECONDS},
         "removeOnFail": {"age": KEEP_FAILED_SECONDS},
@@ -43,7 +43,7 @@ class BullMQProducer:
         self,
         redis_url: str,
         queue_name: str,
-        prefix: str = "bull",
+        prefix: str = setting_default("queue_prefix"),
         chunk_size: int = 100,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         backoff_delay_ms: int = BACKOFF_DELAY_MS,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.settings import GENERATION_MAX_RETRIES
 from contenthub_dagster.storage.tables import (
     content_generation_tasks,
     content_metadata,
@@ -22,9 +23,7 @@ PROCESSING = "processing"
 COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
-# BullMQ's attempts: 3 (issue 2) is one try and two retries; retry_count never exceeds this.
 SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
-DEFAULT_MAX_RETRIES = 2
 
 
 def _now() -> datetime:
@@ -64,7 +63,7 @@ class ContentStore:
         self,
         requests: Sequence[GenerationRequest],
         status: str,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int = GENERATION_MAX_RETRIES,
     ) -> None:
         """Write the first lifecycle row of each request not recorded yet."""
         known = self.statuses(r.task_id for r in requests)
@@ -177,15 +176,6 @@ class ContentStore:
             status=SUBMITTED,
             error_message=note[:2000],
         )
-
-    def task(self, task_id: str) -> dict[str, Any] | None:
-        """One lifecycle row as a dict."""
-        query = sa.select(content_generation_tasks).where(
-            content_generation_tasks.c.task_id == task_id
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return dict(row) if row else None
 
     def _update(self, task_id: str, *conditions: Any, **values: Any) -> bool:
         with self.engine.begin() as conn:

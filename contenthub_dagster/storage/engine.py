@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from contenthub_dagster import settings
+from contenthub_dagster.settings import EMBEDDED_DATABASE
 
 CONNECT_TIMEOUT_SECONDS = 10
 STATEMENT_TIMEOUT_MS = 30_000
@@ -23,14 +23,6 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced, safe for logs and errors."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
-
-
 def error_reason(exc: BaseException) -> str:
     """The first line of a database error's own message (the driver's, not SQLAlchemy's wrap)."""
     original = getattr(exc, "orig", None) or exc
@@ -40,7 +32,7 @@ def error_reason(exc: BaseException) -> str:
 
 def embedded_url(base_dir: Path | None = None) -> str:
     """The embedded SQLite database used when no URL is configured."""
-    path = (base_dir or Path.cwd()) / settings.EMBEDDED_DATABASE
+    path = (base_dir or Path.cwd()) / EMBEDDED_DATABASE
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path.resolve()}"
 

@@ -17,3 +17,7 @@ class TaskLoadError:
     def __str__(self) -> str:
         where = f"{self.source}: task {self.task}" if self.task else self.source
         return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+class TaskCreateError(ValueError):
+    """The new task is invalid, clashes with an existing one, or cannot be written."""

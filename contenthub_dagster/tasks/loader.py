@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contenthub_dagster import settings
+from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.errors import TaskLoadError
 from contenthub_dagster.tasks.model import ScheduledTask
 from contenthub_dagster.tasks.yaml_source import load_yaml_tasks
@@ -35,7 +35,7 @@ def load_catalog(
     tasks_path: Path | None = None, tasks_database_url: str | None = None
 ) -> TaskCatalog:
     """Load tasks from the YAML path and, when given, ContentHub's ``scheduled_tasks`` table."""
-    path = tasks_path if tasks_path is not None else settings.tasks_path()
+    path = tasks_path if tasks_path is not None else get_settings().tasks
     found: list[tuple[str, ScheduledTask]] = []
     errors: list[TaskLoadError] = []
     sources = [str(path)]

@@ -1,11 +1,11 @@
-"""The scheduled task model (DOMAIN.md §1-2), validated with pydantic."""
+"""The scheduled task model (docs/domain.md §1-2), validated with pydantic."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dagster._utils.schedules import is_valid_cron_string  # the exact rule Dagster schedules use
+from croniter import croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,9 +18,16 @@ from pydantic import (
 
 from contenthub_dagster.domain.cadence import interval_minutes, normalize_unit
 from contenthub_dagster.domain.params import GenerationParams
+from contenthub_dagster.settings import setting_default
+
+DEFAULT_TIMEZONE: str = setting_default("timezone")
 
 TASK_TYPE = "async_content_generation"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def is_valid_cron(expression: str) -> bool:
+    """A standard 5-field cron line, as Dagster schedules take (no seconds, no @aliases)."""
+    return len(expression.split()) == 5 and croniter.is_valid(expression)
 
 
 class ScheduledTask(BaseModel):
@@ -45,7 +52,7 @@ class ScheduledTask(BaseModel):
         if value is None or not value.strip():
             return None
         value = " ".join(value.split())
-        if not is_valid_cron_string(value):
+        if not is_valid_cron(value):
             raise ValueError(f"{value!r} is not a valid 5-field cron expression")
         return value
 

@@ -1,14 +1,25 @@
-"""Task definitions from YAML: one file, or a directory of ``*.yaml`` files."""
+"""Task definitions in YAML: one file, or a directory of ``*.yaml`` files; read, and appended to."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from contenthub_dagster.tasks.errors import TaskLoadError
+from contenthub_dagster.tasks.errors import TaskCreateError, TaskLoadError
 from contenthub_dagster.tasks.model import ScheduledTask
 from contenthub_dagster.tasks.validation import validate_entry
+
+NEW_FILE_HEADER = "# Scheduled content-generation tasks: each entry becomes a job.\ntasks:\n"
+_TASKS_KEY = re.compile(r"^tasks\s*:(?P<rest>.*)$")
+_TOP_LEVEL = re.compile(r"^[^\s#]")
+_ITEM = re.compile(r"^(?P<indent>\s*)- ")
 
 
 def yaml_files(path: Path) -> list[Path]:
@@ -60,3 +71,84 @@ def load_yaml_file(file: Path) -> tuple[list[ScheduledTask], list[TaskLoadError]
             tasks.append(task)
         errors += problems
     return tasks, errors
+
+
+def append_task(path: Path, entry: Mapping[str, Any]) -> Path:
+    """Append ``entry`` to the task file (a new file in a task directory); returns the file.
+
+    The file is not re-dumped: its comments and layout stay, and the new block is checked to
+    parse back to the old tasks plus the new one before the file is replaced.
+    """
+    block = yaml.safe_dump(
+        [dict(entry)], allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+    )
+    if path.is_dir():
+        target = path / f"{entry['key']}.yaml"
+        if target.exists():
+            raise TaskCreateError(f"{target} already exists")
+        _write(target, NEW_FILE_HEADER + _indent(block, "  "), expected=None, entry=entry)
+        return target
+    if not path.exists():
+        _write(path, NEW_FILE_HEADER + _indent(block, "  "), expected=None, entry=entry)
+        return path
+    text = path.read_text(encoding="utf-8")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TaskCreateError(f"{path} is not valid YAML now; fix it first ({exc})") from None
+    _write(path, _with_block(text, document, block, path), expected=document, entry=entry)
+    return path
+
+
+def _with_block(text: str, document: Any, block: str, path: Path) -> str:
+    if document is None:
+        return text.rstrip("\n") + ("\n" if text.strip() else "") + "tasks:\n" + _indent(block)
+    if not isinstance(document, dict) or not isinstance(document.get("tasks", []), list | None):
+        raise TaskCreateError(f"{path} is not a mapping with a tasks list; fix it first")
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if _TASKS_KEY.match(line.rstrip("\n"))), None)
+    if start is None:
+        return text.rstrip("\n") + "\n\ntasks:\n" + _indent(block)
+    rest = _TASKS_KEY.match(lines[start].rstrip("\n")).group("rest").split("#")[0].strip()
+    if rest and rest != "[]":
+        raise TaskCreateError(f"{path}: the tasks list is written inline; make it a block list")
+    if rest == "[]":
+        lines[start] = "tasks:\n"
+    end = next((i for i in range(start + 1, len(lines)) if _TOP_LEVEL.match(lines[i])), len(lines))
+    # Trailing blank lines and comments of the tasks list stay below the new block.
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip()[:1] == "#"):
+        end -= 1
+    indent = next(
+        (m.group("indent") for line in lines[start + 1 : end] if (m := _ITEM.match(line))), "  "
+    )
+    before = "".join(lines[:end])
+    if before and not before.endswith("\n"):
+        before += "\n"
+    separator = "\n" if document.get("tasks") else ""
+    return before + separator + _indent(block, indent) + "".join(lines[end:])
+
+
+def _indent(block: str, indent: str = "  ") -> str:
+    return "".join(indent + line if line.strip() else line for line in block.splitlines(True))
+
+
+def _write(path: Path, text: str, expected: Any, entry: Mapping[str, Any]) -> None:
+    """Replace the file with ``text`` only if it parses to the old document plus the entry."""
+    parsed = yaml.safe_load(text)
+    old_tasks = (expected or {}).get("tasks") or []
+    want = {**(expected or {}), "tasks": [*old_tasks, json.loads(json.dumps(dict(entry)))]}
+    if parsed != want:
+        raise TaskCreateError(
+            f"could not append to {path} without changing its other content; add the task by hand"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

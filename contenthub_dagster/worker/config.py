@@ -7,12 +7,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from contenthub_dagster import settings
+from contenthub_dagster.settings import setting_default
 
-DEFAULT_CONCURRENCY = 5
-DEFAULT_SHUTDOWN_GRACE_SECONDS = 25.0
-DEFAULT_LOCK_DURATION_MS = 30_000
-DEFAULT_STALLED_INTERVAL_MS = 30_000
 # Every Redis call times out after this long. BullMQ's idle wait for jobs (BZPOPMIN) blocks for
 # up to 10 s on the same connections, so a shorter timeout would cut every idle wait.
 REDIS_TIMEOUT_SECONDS = 15.0
@@ -23,15 +19,15 @@ class WorkerConfig:
     """Everything one worker process needs to know."""
 
     redis_url: str
-    queue_name: str = settings.DEFAULT_QUEUE
-    prefix: str = settings.DEFAULT_QUEUE_PREFIX
+    queue_name: str = setting_default("queue")
+    prefix: str = setting_default("queue_prefix")
     database_url: str | None = None
-    generator: str = settings.DEFAULT_GENERATOR
-    concurrency: int = DEFAULT_CONCURRENCY
-    generation_timeout_seconds: float = settings.DEFAULT_GENERATION_TIMEOUT_SECONDS
-    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS
-    lock_duration_ms: int = DEFAULT_LOCK_DURATION_MS
-    stalled_interval_ms: int = DEFAULT_STALLED_INTERVAL_MS
+    generator: str = setting_default("generator")
+    concurrency: int = setting_default("worker_concurrency")
+    generation_timeout_seconds: float = setting_default("generation_timeout")
+    shutdown_grace_seconds: float = setting_default("worker_shutdown_grace")
+    lock_duration_ms: int = setting_default("worker_lock_ms")
+    stalled_interval_ms: int = setting_default("worker_stalled_ms")
 
     def worker_options(self, connection: Any) -> dict[str, Any]:
         """Options of the bullmq ``Worker``."""

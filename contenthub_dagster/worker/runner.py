@@ -22,16 +22,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contenthub_dagster.generation.base import Generator
 from contenthub_dagster.generation.registry import make_generator
+from contenthub_dagster.masking import mask_url
 from contenthub_dagster.queue.connection import (
     QueueUnavailableError,
     check_reachable,
-    mask_redis_url,
     redis_client,
 )
 from contenthub_dagster.storage.contents import ContentStore
+from contenthub_dagster.storage.database import describe_database, open_store
 from contenthub_dagster.worker.config import REDIS_TIMEOUT_SECONDS, WorkerConfig
 from contenthub_dagster.worker.processor import JobProcessor
-from contenthub_dagster.worker.store import describe_database, open_store
 
 log = logging.getLogger("contenthub_dagster.worker")
 
@@ -94,7 +94,7 @@ async def _main(config: WorkerConfig, processor_box: list[JobProcessor]) -> int:
         "generation timeout %g s, storing into %s",
         config.queue_name,
         config.prefix,
-        mask_redis_url(config.redis_url),
+        mask_url(config.redis_url),
         config.concurrency,
         generator.name,
         config.generation_timeout_seconds,

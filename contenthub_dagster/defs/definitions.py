@@ -1,0 +1,88 @@
+"""The code location: tasks become jobs (and schedules); resources are bound here, once.
+
+Dagster loads :func:`defs`; importing this module builds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dagster as dg
+
+from contenthub_dagster.defs.assets import ACCOUNT_SUBMISSIONS
+from contenthub_dagster.defs.automation import build_task_automation
+from contenthub_dagster.defs.jobs import build_task_job
+from contenthub_dagster.defs.logs import configure_log_files, scheduler_logger
+from contenthub_dagster.defs.resources import (
+    AccountsResource,
+    BullMQQueueResource,
+    ContentHubDatabaseResource,
+    SyncGenerationResource,
+)
+from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
+from contenthub_dagster.settings import Settings, env_name, get_settings
+from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
+
+logger = logging.getLogger("contenthub_dagster.defs.definitions")
+
+
+def resources_for_environment(config: Settings | None = None) -> dict[str, Any]:
+    """Resources chosen by the environment: Redis queue or sync mode, a URL or embedded SQLite."""
+    config = config or get_settings()
+    # URLs stay EnvVars: Dagster then shows the variable's name, never its value, in the UI.
+    database = (
+        ContentHubDatabaseResource(url=dg.EnvVar(env_name("database_url")))
+        if config.database_url
+        else ContentHubDatabaseResource()
+    )
+    if config.redis_url:
+        queue: BullMQQueueResource | SyncGenerationResource = BullMQQueueResource(
+            database=database,
+            redis_url=dg.EnvVar(env_name("redis_url")),
+            queue_name=config.queue,
+            prefix=config.queue_prefix,
+            backoff_delay_ms=config.retry_backoff_ms,
+        )
+    else:
+        queue = SyncGenerationResource(database=database, generator=config.generator)
+    return {
+        "database": database,
+        "accounts": AccountsResource(database=database),
+        "generation_queue": queue,
+    }
+
+
+def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
+    """Everything Dagster serves for a catalog of tasks (default: the configured sources)."""
+    config = get_settings()
+    if catalog is None:
+        catalog = load_catalog(tasks_database_url=config.tasks_database_url)
+    for error in catalog.errors:
+        logger.error("Invalid task definition: %s", error)
+    for warning in catalog.warnings:
+        logger.warning(warning)
+    jobs = {task.key: build_task_job(task) for task in catalog.tasks}
+    automation = build_task_automation(catalog.tasks, jobs, config.timezone)
+    return dg.Definitions(
+        jobs=list(jobs.values()),
+        schedules=automation.schedules,
+        assets=[ACCOUNT_SUBMISSIONS],
+        sensors=[task_definitions_sensor(catalog), *automation.sensors],
+        resources=resources_for_environment(config),
+        metadata={
+            "tasks": catalog.summary(),
+            "task definition problems": "\n".join(str(e) for e in catalog.errors) or "none",
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location as Dagster loads it: the configured task sources' jobs."""
+    # Before the tasks load, so the code location's own lines reach scheduler.log too.
+    configure_log_files()
+    catalog = load_catalog(tasks_database_url=get_settings().tasks_database_url)
+    definitions = build_definitions(catalog)
+    scheduler_logger().info("Code location loaded: %s", catalog.summary())
+    return definitions

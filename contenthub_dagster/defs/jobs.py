@@ -1,0 +1,215 @@
+"""The three ops, their graph, and one job per scheduled task."""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.assets import ACCOUNTS_PARTITIONS, account_observations
+from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay, run_config
+from contenthub_dagster.defs.logs import executor_logger
+from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
+from contenthub_dagster.defs.resources.queue import GenerationQueueResource
+from contenthub_dagster.domain.accounts import Account
+from contenthub_dagster.domain.messages import GenerationRequest, request_for
+from contenthub_dagster.domain.params import GenerationParams, validate_params
+from contenthub_dagster.domain.planning import AccountPlan, plan_accounts
+from contenthub_dagster.domain.problems import InvalidParamsError
+from contenthub_dagster.domain.results import (
+    SubmitOutcome,
+    account_stats_markdown,
+    build_result,
+)
+from contenthub_dagster.domain.task_ids import generation_task_id
+from contenthub_dagster.queue.connection import QueueUnavailableError
+from contenthub_dagster.tasks.model import ScheduledTask
+
+# Job metadata holding the task's own params, which a run config's unset fields keep.
+TASK_PARAMS = "task params"
+
+
+@dataclass(frozen=True)
+class ResolvedAccounts:
+    """Validated params and the accounts that exist among the requested ones."""
+
+    params: GenerationParams
+    accounts: dict[int, Account]
+    started_at: float
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What each account gets in this run."""
+
+    params: GenerationParams
+    plans: list[AccountPlan]
+    started_at: float
+
+
+@dg.op(description="Validate the run's params and read the requested accounts.")
+def resolve_accounts(
+    context: dg.OpExecutionContext, config: GenerationParamsConfig, accounts: AccountsResource
+) -> ResolvedAccounts:
+    started_at = time.time()
+    try:
+        params = validate_params(params_overlay(_task_params(context), config))
+    except InvalidParamsError as exc:
+        problems = "; ".join(f"params.{p}" for p in exc.problems)
+        description = f"Task {context.job_name}: invalid params: {problems}"
+        _to_file(context, logging.ERROR, description)
+        raise dg.Failure(description=description, allow_retries=False) from None
+    try:
+        found = accounts.fetch(params.account_ids)
+    except AccountsUnavailableError as exc:
+        _to_file(context, logging.ERROR, str(exc))
+        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+    missing = [i for i in params.account_ids if i not in found]
+    _log(
+        context,
+        logging.INFO,
+        f"{len(found)} of {len(params.account_ids)} accounts found"
+        + (f"; unknown: {missing}" if missing else ""),
+    )
+    return ResolvedAccounts(params, found, started_at)
+
+
+@dg.op(description="Build each account's topics from its category templates or custom topics.")
+def build_topics(context: dg.OpExecutionContext, resolved: ResolvedAccounts) -> RunPlan:
+    plans = plan_accounts(resolved.params, resolved.accounts)
+    topics = sum(len(p.topics) for p in plans)
+    _log(context, logging.INFO, f"{topics} topics planned for {len(plans)} accounts")
+    return RunPlan(resolved.params, plans, resolved.started_at)
+
+
+@dg.op(description="Submit one generation task per topic and attach the result to the run.")
+def submit_generation_tasks(
+    context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
+) -> dg.Output[dict]:
+    root_run_id = context.run.root_run_id or context.run_id
+    requests = _requests(run_plan, context.job_name, root_run_id, context.run_id)
+    _log(
+        context,
+        logging.INFO,
+        f"Submitting {len(requests)} generation tasks ({generation_queue.describe()})",
+    )
+    try:
+        by_id = generation_queue.submit(list(requests.values()), context.log)
+    except QueueUnavailableError as exc:
+        _to_file(context, logging.ERROR, str(exc))
+        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+    outcomes = {
+        key: by_id.get(r.task_id) or SubmitOutcome(r.task_id, error="no outcome reported")
+        for key, r in requests.items()
+    }
+    result = build_result(
+        run_plan.plans,
+        outcomes,
+        per_account=run_plan.params.per_account,
+        duration=time.time() - run_plan.started_at,
+        metadata={
+            "scheduled_task": context.job_name,
+            "run_id": context.run_id,
+            "root_run_id": root_run_id,
+            "mode": generation_queue.mode,
+        },
+    )
+    data = result["data"]
+    context.instance.add_run_tags(
+        context.run_id,
+        {
+            tags.SUBMITTED: str(data["total_submitted"]),
+            tags.FAILED: str(data["total_failed"]),
+            tags.MODE: generation_queue.mode,
+        },
+    )
+    stats_table = account_stats_markdown(result)
+    metadata = {
+        "result": dg.MetadataValue.json(result),
+        "account_stats": dg.MetadataValue.md(stats_table),
+        "total_submitted": dg.MetadataValue.int(data["total_submitted"]),
+        "total_failed": dg.MetadataValue.int(data["total_failed"]),
+        "message": dg.MetadataValue.text(result["message"]),
+    }
+    _observe_accounts(context, result)
+    for error in data["errors"]:
+        _log(context, logging.WARNING, error)
+    # The run page shows log lines inline; the Markdown metadata only behind a click.
+    _log(context, logging.INFO, f"Result per account:\n{stats_table}")
+    if not result["success"]:
+        _to_file(context, logging.ERROR, result["message"])
+        raise dg.Failure(description=result["message"], metadata=metadata, allow_retries=False)
+    _log(context, logging.INFO, result["message"])
+    return dg.Output(result, metadata=metadata)
+
+
+def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
+    observations = account_observations(result, context.job_name)
+    if not observations:
+        return
+    # Partitions of a dynamic partitions definition exist only once added to the instance.
+    context.instance.add_dynamic_partitions(
+        ACCOUNTS_PARTITIONS.name, [o.partition for o in observations if o.partition]
+    )
+    for observation in observations:
+        context.log_event(observation)
+
+
+def _task_params(context: dg.OpExecutionContext) -> dict[str, Any]:
+    value = context.job_def.metadata.get(TASK_PARAMS)
+    params = getattr(value, "value", None)
+    return dict(params) if isinstance(params, dict) else {}
+
+
+def _log(context: dg.OpExecutionContext, level: int, message: str) -> None:
+    """Log to the run's event log and, when configured, the executor's log file."""
+    context.log.log(level, message)
+    _to_file(context, level, message)
+
+
+def _to_file(context: dg.OpExecutionContext, level: int, message: str) -> None:
+    executor_logger().log(level, "%s run %s: %s", context.job_name, context.run_id, message)
+
+
+def _requests(
+    run_plan: RunPlan, task_key: str, root_run_id: str, run_id: str
+) -> dict[tuple[int, int], GenerationRequest]:
+    params = run_plan.params
+    return {
+        (topic.account_id, topic.index): request_for(
+            topic,
+            task_id=generation_task_id(root_run_id, topic.account_id, topic.index),
+            priority=params.priority,
+            auto_approve=params.auto_approve,
+            scheduled_task=task_key,
+            run_id=run_id,
+        )
+        for plan in run_plan.plans
+        for topic in plan.topics
+    }
+
+
+@dg.graph(description="Resolve accounts, build topics, submit generation tasks.")
+def content_generation() -> None:
+    submit_generation_tasks(build_topics(resolve_accounts()))
+
+
+def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions."""
+    description = task.name if not task.description else f"{task.name}: {task.description}"
+    return content_generation.to_job(
+        name=task.key,
+        description=description,
+        # Schedules and sensors override the trigger on the runs they request.
+        tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
+        # The launchpad opens with the task's params; edits override them field by field.
+        config=run_config(task.params_dict()),
+        executor_def=dg.in_process_executor,
+        metadata={
+            "task name": task.name,
+            "active": task.is_active,
+            TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
+        },
+    )

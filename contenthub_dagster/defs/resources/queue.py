@@ -1,0 +1,133 @@
+"""Where generation requests go: the BullMQ queue, or straight to a generator (sync mode)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import dagster as dg
+from pydantic import Field
+
+from contenthub_dagster.defs.resources.database import ContentHubDatabaseResource
+from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.domain.results import SubmitOutcome
+from contenthub_dagster.generation.pipeline import generate_and_store
+from contenthub_dagster.generation.registry import make_generator
+from contenthub_dagster.masking import mask_url
+from contenthub_dagster.queue.producer import BACKOFF_DELAY_MS, BullMQProducer
+from contenthub_dagster.settings import setting_default
+from contenthub_dagster.storage.contents import COMPLETED, FAILED, PENDING, SUBMITTED
+
+
+class GenerationQueueResource(dg.ConfigurableResource):
+    """Accepts generation requests; subclasses decide what accepting means."""
+
+    database: ContentHubDatabaseResource
+
+    @property
+    def mode(self) -> str:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for the run's logs saying where requests go."""
+        raise NotImplementedError
+
+    def submit(
+        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+    ) -> dict[str, SubmitOutcome]:
+        """Submit every request; one outcome per task id. Raises only if nothing can be tried."""
+        raise NotImplementedError
+
+
+class BullMQQueueResource(GenerationQueueResource):
+    """Queue mode: each request becomes a BullMQ job for workers on any machine."""
+
+    redis_url: str = Field(description="Redis URL (from CONTENTHUB_REDIS_URL).")
+    queue_name: str = Field(default=setting_default("queue"), description="BullMQ queue name.")
+    prefix: str = Field(default=setting_default("queue_prefix"), description="BullMQ key prefix.")
+    chunk_size: int = Field(default=100, description="Jobs per addBulk call.")
+    timeout_seconds: float = Field(default=10.0, description="Timeout of each Redis call.")
+    backoff_delay_ms: int = Field(
+        default=BACKOFF_DELAY_MS,
+        description="First retry delay of a failed generation, doubling after "
+        "(from CONTENTHUB_RETRY_BACKOFF_MS).",
+    )
+
+    @property
+    def mode(self) -> str:
+        return "queue"
+
+    def describe(self) -> str:
+        return (
+            f"queue mode: BullMQ queue {self.queue_name!r} (prefix {self.prefix!r}) "
+            f"at {mask_url(self.redis_url)}"
+        )
+
+    def producer(self) -> BullMQProducer:
+        return BullMQProducer(
+            self.redis_url,
+            self.queue_name,
+            self.prefix,
+            self.chunk_size,
+            self.timeout_seconds,
+            self.backoff_delay_ms,
+        )
+
+    def submit(
+        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+    ) -> dict[str, SubmitOutcome]:
+        producer = self.producer()
+        producer.ping()  # before any row is written: an unreachable Redis leaves no trace
+        store = self.database.content_store()
+        # The first lifecycle row is written before the job exists, so a fast worker finds it.
+        store.record_submitted(requests, SUBMITTED)
+        outcomes = producer.submit(requests)
+        for outcome in outcomes.values():
+            if outcome.error:
+                store.fail(outcome.task_id, f"not queued: {outcome.error}", FAILED)
+        return outcomes
+
+
+class SyncGenerationResource(GenerationQueueResource):
+    """Sync mode (no Redis): each request is generated in-process and stored at once."""
+
+    generator: str = Field(
+        default=setting_default("generator"),
+        description="Generator name (from CONTENTHUB_GENERATOR).",
+    )
+
+    @property
+    def mode(self) -> str:
+        return "sync"
+
+    def describe(self) -> str:
+        return (
+            f"sync mode: generating in-process with the {self.generator!r} generator, "
+            f"storing into {self.database.display_url()}"
+        )
+
+    def submit(
+        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+    ) -> dict[str, SubmitOutcome]:
+        store = self.database.content_store()
+        generator = make_generator(self.generator)
+        done = {
+            task_id
+            for task_id, status in store.statuses(r.task_id for r in requests).items()
+            if status == COMPLETED
+        }
+        outcomes = {task_id: SubmitOutcome(task_id, already_submitted=True) for task_id in done}
+        # A re-executed run tries again what an earlier attempt failed to generate.
+        fresh = [r for r in requests if r.task_id not in done]
+        store.record_submitted(fresh, PENDING, max_retries=0)
+        for request in fresh:
+            try:
+                generate_and_store(request, generator, store)
+                outcomes[request.task_id] = SubmitOutcome(request.task_id)
+            except Exception as exc:
+                if log:
+                    log.warning("Generation of %s failed: %s", request.task_id, exc)
+                outcomes[request.task_id] = SubmitOutcome(
+                    request.task_id, error=f"generation failed: {exc}"
+                )
+        return outcomes

@@ -1,0 +1,37 @@
+"""Failure alerts to an operator's webhook: JSON over HTTP, bounded in time, never fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from contenthub_dagster.masking import redact
+
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+
+
+def webhook_label(url: str) -> str:
+    """How the webhook is named in logs: its host only, as the path often holds a token."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    return f"alert webhook at {host}" if host else "alert webhook"
+
+
+def post_alert(
+    url: str, payload: Mapping[str, Any], timeout: float = WEBHOOK_TIMEOUT_SECONDS
+) -> str | None:
+    """POST ``payload`` as JSON; None when it was accepted, else why not (URL left out)."""
+    try:
+        response = httpx.post(url, json=dict(payload), timeout=timeout)
+    except httpx.TimeoutException:
+        return f"no answer within {timeout:g} s"
+    except Exception as exc:  # a broken webhook must never break the sensor that reports failures
+        return f"{type(exc).__name__}: {redact(str(exc), url)}"
+    if response.is_error:
+        return f"answered HTTP {response.status_code}"
+    return None

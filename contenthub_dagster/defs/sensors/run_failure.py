@@ -1,0 +1,81 @@
+"""Every failed task run is logged with its task and message, and posted to a webhook if set."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.results import failure_reason
+from contenthub_dagster.defs.sensors.alerts import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    post_alert,
+    webhook_label,
+)
+from contenthub_dagster.settings import env_name, get_settings
+
+logger = logging.getLogger(__name__)
+
+FAILURE_SENSOR_NAME = "task_run_failure_sensor"
+
+
+def build_task_run_failure_sensor(
+    webhook_timeout: float = WEBHOOK_TIMEOUT_SECONDS,
+) -> dg.SensorDefinition:
+    """The run-failure sensor of the code location's task jobs."""
+
+    @dg.run_failure_sensor(
+        name=FAILURE_SENSOR_NAME,
+        description=(
+            "Logs every failed task run with its task key and failure message, and POSTs it as "
+            f"JSON to {env_name('alert_webhook')} when that is set (timeout {webhook_timeout:g} s; "
+            "a failing webhook is logged, never retried)."
+        ),
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def _sensor(context: dg.RunFailureSensorContext) -> None:
+        alert = failure_alert(context)
+        line = f"Task {alert['task']} run {alert['run_id']} failed: {alert['message']}"
+        if alert["errors"]:
+            line += " | " + " | ".join(alert["errors"])
+        context.log.error(line)
+        logger.error(line)
+
+        url = get_settings().alert_webhook
+        if url is None:
+            return
+        problem = post_alert(url, alert, webhook_timeout)
+        if problem is None:
+            context.log.info(f"Posted the failure of task {alert['task']} to {webhook_label(url)}")
+            return
+        warning = f"Could not post the failure of task {alert['task']} to {webhook_label(url)}: "
+        context.log.warning(warning + problem)
+        logger.warning(warning + problem)
+
+    return _sensor
+
+
+def failure_alert(context: dg.RunFailureSensorContext) -> dict[str, Any]:
+    """The JSON body of a failure alert."""
+    run = context.dagster_run
+    return {
+        "event": "task_run_failed",
+        "task": run.tags.get(tags.TASK, run.job_name),
+        "job": run.job_name,
+        "run_id": run.run_id,
+        "trigger": run.tags.get(tags.TRIGGER, tags.TRIGGER_MANUAL),
+        "message": context.failure_event.message or "run failed",
+        "errors": _step_errors(context),
+        "reported_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _step_errors(context: dg.RunFailureSensorContext) -> list[str]:
+    return [
+        f"{event.step_key}: {failure_reason(event) or 'step failed'}"
+        for event in context.get_step_failure_events()
+    ]

@@ -1,0 +1,87 @@
+"""When a task runs: its cron lines (or an interval's), time zone, words, and next run times."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from cron_descriptor import ExpressionDescriptor, Options
+from croniter import croniter
+
+from contenthub_dagster.domain.cadence import interval_cron_strings, next_interval_ticks
+from contenthub_dagster.tasks.model import ScheduledTask
+
+INTERVAL_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class TaskCadence:
+    """How a task is scheduled: cron lines in a time zone, or an epoch-anchored interval."""
+
+    cron_strings: tuple[str, ...]
+    timezone: str
+    interval_minutes: int | None = None
+
+    @property
+    def uses_sensor(self) -> bool:
+        """Intervals that do not divide a day cannot be cron lines; a sensor carries them."""
+        return self.interval_minutes is not None and not self.cron_strings
+
+    def describe(self) -> str:
+        """The schedule in words."""
+        if self.interval_minutes is not None:
+            # Only intervals that divide a day restart at each midnight; the others run on from
+            # the epoch, so their ticks fall at a different time each day.
+            anchor = "the Unix epoch (1970-01-01 00:00 UTC)" if self.uses_sensor else "00:00 UTC"
+            return f"Every {_minutes_in_words(self.interval_minutes)}, counted from {anchor}"
+        parts = [_cron_in_words(c) for c in self.cron_strings]
+        return f"{'; '.join(parts)} ({self.timezone})"
+
+    def next_ticks(self, count: int, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` run times after ``after`` (default now), in the task's time zone."""
+        start = (after or datetime.now(UTC)).timestamp()
+        zone = ZoneInfo(self.timezone)
+        if self.uses_sensor:
+            assert self.interval_minutes is not None
+            return [
+                datetime.fromtimestamp(t, zone)
+                for t in next_interval_ticks(self.interval_minutes, start, count)
+            ]
+        origin = datetime.fromtimestamp(start, zone)
+        streams = [croniter(c, origin).all_next(datetime) for c in self.cron_strings]
+        merged = heapq.merge(*streams, key=lambda dt: dt.timestamp())
+        unique = (dt for dt, _ in itertools.groupby(merged, key=lambda dt: dt.timestamp()))
+        ticks = []
+        for timestamp in itertools.islice(unique, count):
+            ticks.append(datetime.fromtimestamp(timestamp, zone))
+        return ticks
+
+
+def cadence_for(task: ScheduledTask, default_timezone: str) -> TaskCadence:
+    """The cadence of a task; cron wins over interval, and intervals run in UTC."""
+    if task.cron_expression is not None:
+        return TaskCadence((task.cron_expression,), task.effective_timezone(default_timezone))
+    minutes = task.interval_in_minutes
+    assert minutes is not None
+    lines = interval_cron_strings(minutes) or []
+    return TaskCadence(tuple(lines), INTERVAL_TIMEZONE, minutes)
+
+
+def _cron_in_words(cron: str) -> str:
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        return ExpressionDescriptor(cron, options).get_description()
+    except Exception:
+        return cron
+
+
+def _minutes_in_words(minutes: int) -> str:
+    for size, unit in ((1440, "day"), (60, "hour")):
+        if minutes % size == 0:
+            n = minutes // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
