@@ -1,4 +1,4 @@
-"""The Dagster instance at ``DAGSTER_HOME``, or one clear error."""
+"""The Dagster instance whose run history is the execution log, or one clear error."""
 
 from __future__ import annotations
 
@@ -7,26 +7,37 @@ from pathlib import Path
 
 import dagster as dg
 
+from contenthub_dagster.masking import redact
+
 
 class InstanceUnavailableError(RuntimeError):
     """The Dagster instance could not be opened."""
 
 
 def open_instance() -> dg.DagsterInstance:
-    """The instance whose run history is the execution log (``DAGSTER_HOME``)."""
+    """The instance at ``DAGSTER_HOME``; unset, the one the working folder's ``dagster.yaml`` names.
+
+    The second is what ``dagster dev`` and ``dagster job execute`` use when run in this folder
+    without ``DAGSTER_HOME`` (locally: SQLite in ``./.dagster``).
+    """
     home = os.environ.get("DAGSTER_HOME", "").strip()
     if not home:
-        raise InstanceUnavailableError(
-            "DAGSTER_HOME is not set: point it at the Dagster instance folder "
-            "(e.g. DAGSTER_HOME=$PWD/.dagster)"
-        )
-    if not Path(home).is_dir():
-        raise InstanceUnavailableError(f"DAGSTER_HOME {home} is not a directory")
+        if not Path("dagster.yaml").is_file():
+            raise InstanceUnavailableError(
+                "DAGSTER_HOME is not set and this folder has no dagster.yaml: run the command "
+                "where you run `dagster dev`, or point DAGSTER_HOME at the instance folder"
+            )
+        home = str(Path.cwd())
+        opener = dg.DagsterInstance.from_config
+    else:
+        if not Path(home).is_dir():
+            raise InstanceUnavailableError(f"DAGSTER_HOME {home} is not a directory")
+        opener = None
     try:
-        return dg.DagsterInstance.get()
+        return opener(home) if opener else dg.DagsterInstance.get()
     except Exception as exc:
         # Storage that does not answer, or a dagster.yaml that does not parse.
-        first_line = (str(exc).strip().splitlines() or [""])[0]
+        first_line = redact((str(exc).strip().splitlines() or [""])[0])
         raise InstanceUnavailableError(
             f"cannot open the Dagster instance at {home}: {type(exc).__name__}: {first_line}"
         ) from exc

@@ -89,6 +89,15 @@ _announced: set[str] = set()
 
 
 def _announce(where: str) -> None:
-    if where not in _announced:
-        _announced.add(where)
-        logging.getLogger("contenthub_dagster.instance").info("Dagster storage: %s", where)
+    """One line on stderr per process: Dagster's CLI configures no handler of ours."""
+    if where in _announced:
+        return
+    _announced.add(where)
+    logger = logging.getLogger("contenthub_dagster.instance")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s - contenthub_dagster - %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    logger.info("Dagster storage: %s", where)
