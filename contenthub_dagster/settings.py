@@ -7,9 +7,9 @@ changes its environment, as tests do, sees the change. Blank values count as uns
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CONTENTHUB_"
@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         f"{EMBEDDED_DATABASE} in the working directory.",
     )
     redis_url: str | None = Field(default=None, description="Redis of the generation queue.")
+    mode: Literal["queue", "sync"] | None = Field(
+        default=None,
+        description="queue (BullMQ on Redis) or sync (generate in-process). Unset: queue with "
+        "Redis, sync on the embedded database; a configured database needs it set.",
+    )
     queue: str = Field(default="content-generation", description="BullMQ queue name.")
     queue_prefix: str = Field(default="bull", description="BullMQ key prefix.")
     timezone: str = Field(
@@ -90,6 +95,41 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_API_KEY"),
         description="OPENAI_API_KEY: the key of that endpoint.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        # env_ignore_empty drops "" only; an operator's "  " means unset too.
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value.strip() if isinstance(value, str) else value
+            for key, value in data.items()
+            if not (isinstance(value, str) and not value.strip())
+        }
+
+    def generation_mode(self) -> tuple[str, str | None]:
+        """``queue`` or ``sync``, and why runs must not start (None when they may).
+
+        Sync mode with the offline generator writes placeholder drafts: fine in the embedded demo
+        database, never by accident into a configured (ContentHub's real) database.
+        """
+        if self.mode == "queue" or (self.mode is None and self.redis_url):
+            if not self.redis_url:
+                return "queue", f"{env_name('mode')}=queue needs {env_name('redis_url')}"
+            return "queue", None
+        if self.database_url and self.mode is None:
+            return "sync", (
+                f"{env_name('database_url')} is set but {env_name('redis_url')} is not: set "
+                f"{env_name('redis_url')} for queue mode, or {env_name('mode')}=sync and "
+                f"{env_name('generator')} to generate in-process into that database"
+            )
+        if self.database_url and "generator" not in self.model_fields_set:
+            return "sync", (
+                f"sync mode into {env_name('database_url')} needs {env_name('generator')} set "
+                "explicitly (content-creator or openai; offline writes placeholder drafts)"
+            )
+        return "sync", None
 
 
 def env_name(field: str) -> str:

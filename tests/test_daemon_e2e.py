@@ -75,6 +75,8 @@ class Deployment:
             "DAGSTER_HOME": str(self.home),
             "CONTENTHUB_TASKS": str(tasks),
             "CONTENTHUB_DATABASE_URL": contenthub_url,
+            "CONTENTHUB_MODE": "sync",
+            "CONTENTHUB_GENERATOR": "offline",
             "CONTENTHUB_ALERT_WEBHOOK": webhook,
         }
         self.log = root / "daemon.log"

@@ -17,7 +17,9 @@ from tests.processes import child_env, free_port, spawned, wait_until
 pytestmark = pytest.mark.e2e
 
 QUICK_START = "dagster job execute -m contenthub_dagster.defs.definitions -j daily_generation"
-JOBS_QUERY = "{ repositoriesOrError { ... on RepositoryConnection { nodes { pipelines { name } } } } }"
+JOBS_QUERY = (
+    "{ repositoriesOrError { ... on RepositoryConnection { nodes { pipelines { name } } } } }"
+)
 
 
 @pytest.fixture

@@ -177,6 +177,7 @@ def test_postgres_accounts_database(
 ) -> None:
     contenthub_accounts(pg_url)
     monkeypatch.setenv("CONTENTHUB_DATABASE_URL", pg_url)  # plain postgresql:// on purpose
+    sync_mode_chosen(monkeypatch)
     config = {
         "ops": {
             "resolve_accounts": {"config": {"account_ids": [49, 60, 61, 99], "auto_approve": True}}
@@ -205,6 +206,7 @@ def test_postgres_without_accounts_table_fails_clearly(
     tasks_file: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONTENTHUB_DATABASE_URL", pg_url.replace("postgres@", "postgres:hunter2@"))
+    sync_mode_chosen(monkeypatch)
     instance = dg.DagsterInstance.ephemeral()
     result = task_job("custom_topics").execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
@@ -214,3 +216,55 @@ def test_postgres_without_accounts_table_fails_clearly(
     engine = sa.create_engine(normalize_url(pg_url))
     assert not sa.inspect(engine).has_table("accounts")
     engine.dispose()
+
+
+def sync_mode_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an operator sets to generate in-process into a configured database."""
+    monkeypatch.setenv("CONTENTHUB_MODE", "sync")
+    monkeypatch.setenv("CONTENTHUB_GENERATOR", "offline")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {},
+            "CONTENTHUB_DATABASE_URL is set but CONTENTHUB_REDIS_URL is not: set "
+            "CONTENTHUB_REDIS_URL for queue mode, or CONTENTHUB_MODE=sync and CONTENTHUB_GENERATOR",
+        ),
+        (
+            {"CONTENTHUB_MODE": "sync"},
+            "sync mode into CONTENTHUB_DATABASE_URL needs CONTENTHUB_GENERATOR set explicitly",
+        ),
+        ({"CONTENTHUB_MODE": "queue"}, "CONTENTHUB_MODE=queue needs CONTENTHUB_REDIS_URL"),
+    ],
+)
+def test_configured_database_needs_an_explicit_mode_and_writes_nothing(
+    tasks_file: Path,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    contenthub_accounts(pg_url)
+    monkeypatch.setenv("CONTENTHUB_DATABASE_URL", pg_url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    instance = dg.DagsterInstance.ephemeral()
+    result = task_job("custom_topics").execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failed = [e.step_key for e in result.all_events if e.is_step_failure]
+    assert failed == ["resolve_accounts"]
+    assert expected in failure_message(instance, result.run_id)
+    engine = sa.create_engine(normalize_url(pg_url))
+    inspector = sa.inspect(engine)
+    assert not inspector.has_table("generated_contents")
+    assert not inspector.has_table("content_generation_tasks")
+    engine.dispose()
+
+
+def test_embedded_database_keeps_the_offline_demo_default(tasks_file: Path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    result = task_job("custom_topics").execute_in_process(instance=instance)
+    assert result.success
+    assert result.output_for_node("submit_generation_tasks")["metadata"]["mode"] == "sync"

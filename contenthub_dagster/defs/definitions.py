@@ -18,6 +18,8 @@ from contenthub_dagster.defs.resources import (
     AccountsResource,
     BullMQQueueResource,
     ContentHubDatabaseResource,
+    GenerationQueueResource,
+    MisconfiguredQueueResource,
     SyncGenerationResource,
 )
 from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
@@ -36,8 +38,12 @@ def resources_for_environment(config: Settings | None = None) -> dict[str, Any]:
         if config.database_url
         else ContentHubDatabaseResource()
     )
-    if config.redis_url:
-        queue: BullMQQueueResource | SyncGenerationResource = BullMQQueueResource(
+    mode, problem = config.generation_mode()
+    queue: GenerationQueueResource
+    if problem is not None:
+        queue = MisconfiguredQueueResource(database=database, problem=problem)
+    elif mode == "queue":
+        queue = BullMQQueueResource(
             database=database,
             redis_url=dg.EnvVar(env_name("redis_url")),
             queue_name=config.queue,

@@ -51,9 +51,17 @@ class RunPlan:
 
 @dg.op(description="Validate the run's params and read the requested accounts.")
 def resolve_accounts(
-    context: dg.OpExecutionContext, config: GenerationParamsConfig, accounts: AccountsResource
+    context: dg.OpExecutionContext,
+    config: GenerationParamsConfig,
+    accounts: AccountsResource,
+    generation_queue: GenerationQueueResource,
 ) -> ResolvedAccounts:
     started_at = time.time()
+    problem = generation_queue.preflight()
+    if problem is not None:
+        description = f"Task {context.job_name}: {problem}"
+        _to_file(context, logging.ERROR, description)
+        raise dg.Failure(description=description, allow_retries=False)
     try:
         params = validate_params(params_overlay(_task_params(context), config))
     except InvalidParamsError as exc:

@@ -5,6 +5,7 @@ from contenthub_dagster.defs.resources.database import ContentHubDatabaseResourc
 from contenthub_dagster.defs.resources.queue import (
     BullMQQueueResource,
     GenerationQueueResource,
+    MisconfiguredQueueResource,
     SyncGenerationResource,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "BullMQQueueResource",
     "ContentHubDatabaseResource",
     "GenerationQueueResource",
+    "MisconfiguredQueueResource",
     "SyncGenerationResource",
 ]

@@ -38,6 +38,31 @@ class GenerationQueueResource(dg.ConfigurableResource):
         """Submit every request; one outcome per task id. Raises only if nothing can be tried."""
         raise NotImplementedError
 
+    def preflight(self) -> str | None:
+        """Why no run may start with this resource (None when runs may start)."""
+        return None
+
+
+class MisconfiguredQueueResource(GenerationQueueResource):
+    """Neither mode can be chosen safely: every run fails at its first step, writing nothing."""
+
+    problem: str = Field(description="What to set, as the run's failure says it.")
+
+    @property
+    def mode(self) -> str:
+        return "unconfigured"
+
+    def describe(self) -> str:
+        return f"no mode: {self.problem}"
+
+    def preflight(self) -> str | None:
+        return self.problem
+
+    def submit(
+        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+    ) -> dict[str, SubmitOutcome]:
+        raise RuntimeError(self.problem)
+
 
 class BullMQQueueResource(GenerationQueueResource):
     """Queue mode: each request becomes a BullMQ job for workers on any machine."""
