@@ -66,7 +66,36 @@ DEFAULT_CREATOR_URL = "http://127.0.0.1:3001"
 DEFAULT_HTTP_TIMEOUT_SECONDS = 600.0
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_RETRY_BACKOFF_MS = 30_000
-DEFAULT_GENERATION_TIMEOUT_SECONDS = 1800.0
+
+# content-creator's own time limit of each workflow step (seconds; its
+# src/domain/workflow/nodes/*Node.ts). Its routing writes and checks the text up to 3 times
+# (routeAfterCheckText) and generates and checks the images up to 2 times (routeAfterCheckImage),
+# so one sync call that still succeeds can block for all of these:
+CREATOR_STEP_SECONDS = {
+    "search": 30,
+    "organize": 150,
+    "write": 240,
+    "check_text": 300,
+    "generate_image": 180,
+    "check_image": 150,
+    "post_process": 10,
+}
+CREATOR_TEXT_PASSES = 3
+CREATOR_IMAGE_PASSES = 2
+CREATOR_LONGEST_GENERATION_SECONDS = float(
+    CREATOR_STEP_SECONDS["search"]
+    + CREATOR_STEP_SECONDS["organize"]
+    + CREATOR_TEXT_PASSES * (CREATOR_STEP_SECONDS["write"] + CREATOR_STEP_SECONDS["check_text"])
+    + CREATOR_IMAGE_PASSES
+    * (CREATOR_STEP_SECONDS["generate_image"] + CREATOR_STEP_SECONDS["check_image"])
+    + CREATOR_STEP_SECONDS["post_process"]
+)  # 2470 s
+# Its bookkeeping around the workflow (SQLite rows, results, the reply) takes seconds, not minutes.
+CREATOR_OVERHEAD_SECONDS = 60.0
+DEFAULT_CREATOR_TIMEOUT_SECONDS = CREATOR_LONGEST_GENERATION_SECONDS + CREATOR_OVERHEAD_SECONDS
+# The worker's per-attempt timeout ends an attempt for good (status timeout, no retry), so it stays
+# above every generator's own HTTP timeout, whose failure is retried: 45 min > 2530 s > 600 s.
+DEFAULT_GENERATION_TIMEOUT_SECONDS = 2700.0
 
 
 def env_number(name: str, default: float) -> float:

@@ -1,4 +1,5 @@
-"""The content-creator text rules on their own: image markers, requirements, per-attempt keys."""
+"""The content-creator text rules on their own: image markers, requirements, per-attempt keys,
+and the timeout default derived from the service's step limits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import pytest
 
+from contenthub_dagster import settings
 from contenthub_dagster.generation.creator_text import (
     attempt_key,
     compose_requirements,
@@ -139,3 +141,18 @@ def test_every_attempt_and_every_repeat_gets_a_key_of_its_own() -> None:
         "task-0123456789ab-a1-*",
     ]
     assert attempt_key("task-0123456789ab", 2, "cafe") == "task-0123456789ab-a2-cafe"
+
+
+# timeouts
+
+
+def test_creator_timeout_covers_its_longest_generation_and_stays_within_the_worker() -> None:
+    # search + organize + 3 x (write + text check) + 2 x (images + image check) + post-process
+    assert settings.CREATOR_LONGEST_GENERATION_SECONDS == 30 + 150 + 3 * 540 + 2 * 330 + 10
+    assert settings.DEFAULT_CREATOR_TIMEOUT_SECONDS == 2530
+    assert (
+        settings.CREATOR_LONGEST_GENERATION_SECONDS
+        < settings.DEFAULT_CREATOR_TIMEOUT_SECONDS
+        < settings.DEFAULT_GENERATION_TIMEOUT_SECONDS
+    )
+    assert settings.DEFAULT_HTTP_TIMEOUT_SECONDS < settings.DEFAULT_GENERATION_TIMEOUT_SECONDS

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from contenthub_dagster import settings
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError, Generator, generate_attempt
 from contenthub_dagster.storage.contents import FAILED, PROCESSING, ContentStore
 
-DEFAULT_TIMEOUT_SECONDS = 30 * 60
+DEFAULT_TIMEOUT_SECONDS = settings.DEFAULT_GENERATION_TIMEOUT_SECONDS
 
 
 class AttemptSupersededError(GenerationError):
