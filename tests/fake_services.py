@@ -43,7 +43,7 @@ class Call:
     idempotency_key: str = ""  # content-creator: exactly as sent
     received_at: float = field(default_factory=time.monotonic)
     finished: bool = False
-    status: int | None = None  # None: no reply (dropped, hung, or the client left)
+    status: int | None = None  # None: no reply (dropped or hung); set even if the client left
     reply: Any = None
 
 
@@ -175,14 +175,15 @@ class _Handler(BaseHTTPRequestHandler):
     _call: Call | None = None
 
     def _send(self, status: int, payload: Any | None) -> None:
+        if self._call is not None:
+            # Before writing: a client that has its answer may look at the log at once.
+            self._call.status, self._call.reply = status, payload
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        if self._call is not None:
-            self._call.status, self._call.reply = status, payload
 
     def _hang(self) -> None:
         self.server.stopping.wait(HANG_LIMIT_SECONDS)
