@@ -19,6 +19,37 @@ GENERATION_ATTEMPTS = 3
 GENERATION_MAX_RETRIES = GENERATION_ATTEMPTS - 1
 
 
+# content-creator's own time limit of each workflow step (seconds; its
+# src/domain/workflow/nodes/*Node.ts). Its routing writes and checks the text up to 3 times
+# (routeAfterCheckText) and generates and checks the images up to 2 times (routeAfterCheckImage),
+# so one sync call that still succeeds can block for all of these:
+CREATOR_STEP_SECONDS = {
+    "search": 30,
+    "organize": 150,
+    "write": 240,
+    "check_text": 300,
+    "generate_image": 180,
+    "check_image": 150,
+    "post_process": 10,
+}
+CREATOR_TEXT_PASSES = 3
+CREATOR_IMAGE_PASSES = 2
+CREATOR_LONGEST_GENERATION_SECONDS = float(
+    CREATOR_STEP_SECONDS["search"]
+    + CREATOR_STEP_SECONDS["organize"]
+    + CREATOR_TEXT_PASSES * (CREATOR_STEP_SECONDS["write"] + CREATOR_STEP_SECONDS["check_text"])
+    + CREATOR_IMAGE_PASSES
+    * (CREATOR_STEP_SECONDS["generate_image"] + CREATOR_STEP_SECONDS["check_image"])
+    + CREATOR_STEP_SECONDS["post_process"]
+)  # 2470 s
+# Its bookkeeping around the workflow (SQLite rows, results, the reply) takes seconds, not minutes.
+CREATOR_OVERHEAD_SECONDS = 60.0
+CREATOR_TIMEOUT_SECONDS = CREATOR_LONGEST_GENERATION_SECONDS + CREATOR_OVERHEAD_SECONDS
+# The worker's per-attempt timeout ends an attempt for good (status timeout, no retry), so it stays
+# above every generator's own HTTP timeout, whose failure is retried: 45 min > 2530 s > 600 s.
+GENERATION_TIMEOUT_SECONDS = 2700.0
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
@@ -59,7 +90,9 @@ class Settings(BaseSettings):
         default=30_000, gt=0, description="First retry delay of a generation; doubling after."
     )
     generation_timeout: float = Field(
-        default=1800.0, gt=0, description="Seconds one generation attempt may take."
+        default=GENERATION_TIMEOUT_SECONDS,
+        gt=0,
+        description="Seconds one generation attempt may take before it ends as timeout.",
     )
     worker_concurrency: int = Field(
         default=5, ge=1, description="Generations a worker runs at once."
@@ -79,7 +112,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:3001", description="content-creator's base URL."
     )
     creator_timeout: float = Field(
-        default=600.0, gt=0, description="Seconds to wait for content-creator's reply."
+        default=CREATOR_TIMEOUT_SECONDS,
+        gt=0,
+        description="Seconds to wait for content-creator's reply (its longest generation).",
     )
     model: str = Field(default="gpt-4o-mini", description="Model of the openai generator.")
     openai_timeout: float = Field(

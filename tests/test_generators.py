@@ -1,23 +1,30 @@
 """Generators against real HTTP servers on 127.0.0.1 speaking content-creator's and OpenAI's
-protocols: request bodies, priority mapping, failure classification, the prompt, sync mode."""
+protocols: request bodies, per-attempt keys, stored articles and images, failure classification,
+the prompt, sync mode."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from contenthub_dagster import settings
 from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.domain.article import ArticleImage
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.generation.base import GenerationError
+from contenthub_dagster.generation.base import GenerationError, generate_attempt
 from contenthub_dagster.generation.content_creator import (
     ContentCreatorGenerator,
     creator_priority,
     request_body,
 )
+from contenthub_dagster.generation.offline import OfflineGenerator
 from contenthub_dagster.generation.openai_generator import OpenAIGenerator
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.storage.engine import embedded_url, engine_for
@@ -25,14 +32,23 @@ from contenthub_dagster.storage.tables import content_generation_tasks, generate
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.fake_services import (
     FAILURE_REASON,
+    UNIQUE_ERROR,
     CreatorHandler,
     FakeServer,
     OpenAIHandler,
-    creator_article,
+    creator_images,
+    published_article,
     serving,
 )
 
 API_KEY = "sk-test-0123456789abcdef"
+TASK_ID = "task-0123456789ab"
+KEY = re.compile(r"^task-0123456789ab-a(\d+)-[0-9a-f]{8}$")
+GUIDANCE = (
+    "语气与风格：幽默风趣的汽车评测与用车科普\n"
+    "请在文中自然地使用这些关键词：车界显眼包、技术、技术解析\n"
+    "目标读者：普通读者"
+)
 
 
 def make_request(**overrides: object) -> GenerationRequest:
@@ -80,45 +96,81 @@ def test_priority_maps_onto_content_creators_four_levels(ours: int, theirs: int)
 
 def test_creator_receives_exactly_the_documented_sync_body(creator: FakeServer) -> None:
     request = make_request()
-    ContentCreatorGenerator(creator.base_url).generate(request)
+    ContentCreatorGenerator(creator.base_url).generate_attempt(request, 2)
     [call] = creator.calls
-    assert call.body == {
+    body = dict(call.body)
+    assert KEY.match(body.pop("idempotencyKey")).group(1) == "2"
+    assert body == {
         "mode": "sync",
         "topic": "车界显眼包 - 技术解析 1",
-        "requirements": "为车界显眼包创作关于技术解析的高质量内容",
+        # Its writer reads only requirements: tone, keywords and audience travel inside it.
+        "requirements": f"为车界显眼包创作关于技术解析的高质量内容\n\n{GUIDANCE}",
         "targetAudience": "普通读者",
         "tone": "幽默风趣的汽车评测与用车科普",
         "keywords": ["车界显眼包", "技术", "技术解析"],
         "priority": 3,
-        "idempotencyKey": "task-0123456789ab",
     }
+    assert "hardConstraints" not in call.body  # a missed keyword would fail the generation
 
 
 def test_creator_body_fits_its_schema_for_awkward_requests(creator: FakeServer) -> None:
     # No requirements, no keywords, a tone longer than the service accepts, top priority.
     request = make_request(requirements="", keywords="", tone="长" * 150, priority=10)
-    body = request_body(request)
-    assert body["requirements"] == "写一篇关于'车界显眼包 - 技术解析 1'的文章"
+    body = request_body(request, "task-0123456789ab-a1-00000000")
+    assert body["requirements"] == (
+        f"写一篇关于'车界显眼包 - 技术解析 1'的文章\n\n语气与风格：{'长' * 150}\n目标读者：普通读者"
+    )
     assert body["keywords"] == []
     assert body["tone"] == "长" * 100
     assert body["priority"] == 4
     ContentCreatorGenerator(creator.base_url).generate(request)  # the fake validates like zod
-    assert creator.calls[0].body == body
+    [call] = creator.calls
+    assert call.status == 201
+    assert {k: v for k, v in call.body.items() if k != "idempotencyKey"} == {
+        k: v for k, v in body.items() if k != "idempotencyKey"
+    }
 
 
-def test_creator_success_becomes_an_article(creator: FakeServer) -> None:
+def test_creator_requirements_are_cut_to_what_it_accepts(creator: FakeServer) -> None:
+    # 3,000 characters of our requirements, then the same with emoji (two units each in JS).
+    for requirements in ("要" * 3000, "🚗" * 3000):
+        ContentCreatorGenerator(creator.base_url).generate(
+            make_request(requirements=requirements, topic="题" * 600)
+        )
+    for call in creator.calls:
+        sent = call.body["requirements"]
+        assert len(sent.encode("utf-16-le")) // 2 in (1999, 2000)
+        assert sent.endswith(GUIDANCE)
+        assert len(call.body["topic"]) == 500
+        assert call.status == 201  # not a 400
+    assert len(creator.calls[0].body["requirements"]) == 2000
+
+
+def test_creator_success_becomes_an_article_with_its_images_in_place(
+    creator: FakeServer,
+) -> None:
     article = ContentCreatorGenerator(creator.base_url).generate(make_request())
-    assert article.body == creator_article("车界显眼包 - 技术解析 1")
+    [call] = creator.calls
+    key = call.idempotency_key
+    assert call.reply["data"]["content"].count("image-placeholder-") == 3
+    assert article.body == published_article("车界显眼包 - 技术解析 1", key)
+    assert "image-placeholder" not in article.body
+    assert "data/images/" not in article.body  # never its local paths
+    assert article.images == tuple(ArticleImage(i["url"], i["prompt"]) for i in creator_images(key))
     assert article.title == "车界显眼包 - 技术解析 1：深度解读"
     assert article.generator == "content-creator"
-    assert article.details["quality_score"] == 8.5
-    assert article.details["images"] == 1
+    assert article.details == {
+        "creator_task_id": key,
+        "quality_score": 8.4,  # it sent 8.399999999999999
+        "word_count": len(call.reply["data"]["content"]),
+        "images": 2,
+    }
 
 
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
-        ("fail", f"content-creator generation failed: {FAILURE_REASON}"),
+        ("fail", f"content-creator generation failed: {FAILURE_REASON} (task {TASK_ID}-a1-"),
         ("nocontent", "no content returned"),
         ("close", "closed the connection"),
         ("empty", "empty reply"),
@@ -132,12 +184,106 @@ def test_creator_failures_worth_retrying(creator: FakeServer, action: str, expec
     assert expected in str(caught.value)
 
 
-def test_creator_4xx_is_final(creator: FakeServer) -> None:
+def test_creator_400_is_final_and_keeps_its_field_details(creator: FakeServer) -> None:
     creator.script.set_default("reject")
     with pytest.raises(GenerationError) as caught:
         ContentCreatorGenerator(creator.base_url).generate(make_request())
     assert not caught.value.retryable
-    assert "rejected the task (400): Invalid task" in str(caught.value)
+    assert str(caught.value) == (
+        "content-creator rejected the task (400): Request validation failed: "
+        "requirements: Too big: expected string to have <=2000 characters"
+    )
+    assert creator.tasks == {}  # refused before it created a task
+
+
+def test_fake_creator_refuses_like_its_error_handler(creator: FakeServer) -> None:
+    body = request_body(make_request(), "k")
+    body.update(requirements="要" * 2001, tone="", priority=5, keywords=["a", 1])
+    reply = httpx.post(f"{creator.base_url}/api/tasks", json=body, timeout=10)
+    assert reply.status_code == 400
+    payload = reply.json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", payload.pop("timestamp"))
+    assert payload == {
+        "success": False,
+        "error": {
+            "message": "Request validation failed",
+            "code": "VALIDATION_ERROR",
+            "details": {
+                "fields": [
+                    {
+                        "path": "requirements",
+                        "message": "Too big: expected string to have <=2000 characters",
+                    },
+                    {
+                        "path": "keywords.1",
+                        "message": "Invalid input: expected string, received number",
+                    },
+                    {"path": "priority", "message": "Too big: expected number to be <=4"},
+                ]
+            },
+        },
+    }
+
+
+def test_fake_creator_fails_a_reused_key_like_its_sqlite_mode(creator: FakeServer) -> None:
+    body = request_body(make_request(), "task-0123456789ab-reused")
+    first = httpx.post(f"{creator.base_url}/api/tasks", json=body, timeout=10)
+    assert first.json()["data"]["status"] == "completed"
+    second = httpx.post(f"{creator.base_url}/api/tasks", json=body, timeout=10)
+    assert second.status_code == 201
+    data = second.json()["data"]
+    assert data == {
+        "taskId": "task-0123456789ab-reused",
+        "status": "failed",
+        "wordCount": 0,
+        "metrics": {"tokensUsed": 0, "cost": 0, "duration": 3, "stepsCompleted": []},
+        "error": UNIQUE_ERROR,
+    }
+    # ... and the task that had completed is failed now.
+    assert creator.tasks == {"task-0123456789ab-reused": "failed"}
+
+
+def test_every_attempt_is_a_fresh_creator_task(creator: FakeServer) -> None:
+    creator.script.rule(TASK_ID, "close", "fail", "ok")
+    generator = ContentCreatorGenerator(creator.base_url)
+    request = make_request()
+    outcomes = []
+    for attempt in (1, 2, 3):
+        try:
+            outcomes.append(
+                generate_attempt(generator, request, attempt).details["creator_task_id"]
+            )
+        except GenerationError as exc:
+            assert exc.retryable
+            outcomes.append(str(exc))
+    keys = [c.idempotency_key for c in creator.calls]
+    assert [KEY.match(k).group(1) for k in keys] == ["1", "2", "3"]
+    assert outcomes[2] == keys[2]
+    assert all(UNIQUE_ERROR not in o for o in outcomes)
+    assert creator.tasks == {keys[0]: "running", keys[1]: "failed", keys[2]: "completed"}
+    # A worker that died or handed the job back makes the same attempt again: a new key still.
+    generate_attempt(generator, request, 3)
+    assert len({c.idempotency_key for c in creator.calls}) == 4
+    assert UNIQUE_ERROR not in "".join(creator.request_log())
+
+
+def test_a_timed_out_attempt_is_finished_by_the_service_and_the_retry_is_fresh(
+    creator: FakeServer,
+) -> None:
+    creator.script.rule(TASK_ID, "slow:1.5", "ok")
+    generator = ContentCreatorGenerator(creator.base_url, timeout_seconds=0.5)
+    with pytest.raises(GenerationError) as caught:
+        generate_attempt(generator, make_request(), 1)
+    assert caught.value.retryable
+    article = generate_attempt(generator, make_request(), 2)
+    first, second = (c.idempotency_key for c in creator.calls)
+    assert first in str(caught.value)
+    assert article.details["creator_task_id"] == second
+    deadline = time.monotonic() + 10
+    while creator.tasks[first] != "completed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # It finished the abandoned attempt (and paid for it); nothing rewrote either task.
+    assert creator.tasks == {first: "completed", second: "completed"}
 
 
 def test_creator_that_hangs_times_out_as_a_retryable_failure(creator: FakeServer) -> None:
@@ -154,6 +300,11 @@ def test_creator_unreachable_is_retryable() -> None:
     with pytest.raises(GenerationError) as caught:
         ContentCreatorGenerator(url).generate(make_request())
     assert caught.value.retryable
+
+
+def test_generators_that_need_no_attempt_number_are_called_as_before() -> None:
+    request = make_request()
+    assert generate_attempt(OfflineGenerator(), request, 3) == OfflineGenerator().generate(request)
 
 
 # openai
@@ -228,8 +379,12 @@ def test_registry_configures_generators_from_the_environment(
         make_generator("openai")
 
     monkeypatch.setenv("CONTENTHUB_CREATOR_URL", creator.base_url + "/")
-    make_generator("content-creator").generate(make_request())
+    generator = make_generator("content-creator")
+    generator.generate(make_request())
     assert creator.keys() == ["task-0123456789ab"]
+    assert generator.timeout_seconds == settings.CREATOR_TIMEOUT_SECONDS == 2530
+    monkeypatch.setenv("CONTENTHUB_CREATOR_TIMEOUT", "900")
+    assert make_generator("content-creator").timeout_seconds == 900
 
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", f"{chat.base_url}/v1")
@@ -269,7 +424,13 @@ def test_sync_mode_uses_the_generator_named_by_the_environment(
     assert {c["task_id"] for c in contents} == task_ids
     assert {c["generator"] for c in contents} == {"content-creator"}
     assert {c["status"] for c in contents} == {"pending_review"}  # auto_approve: false
-    assert all(c["body"] == creator_article(c["topic"]) for c in contents)
+    keys = {c.key: c.idempotency_key for c in creator.calls}
+    for content in contents:
+        key = keys[content["task_id"]]
+        assert content["body"] == published_article(content["topic"], key)
+        assert content["images"] == [
+            {"url": i["url"], "prompt": i["prompt"]} for i in creator_images(key)
+        ]
     assert {(r["status"], r["retry_count"], r["max_retries"]) for r in rows} == {
         ("completed", 0, 0)
     }

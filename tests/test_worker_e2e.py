@@ -4,6 +4,7 @@ protocols. Every wait is bounded; every subprocess is killed when its test ends.
 
 from __future__ import annotations
 
+import re
 import signal
 from collections import Counter
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from contenthub_dagster.storage.tables import account_metadata, accounts
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.fake_services import (
     FAILURE_REASON,
+    UNIQUE_ERROR,
     CreatorHandler,
     FakeServer,
     OpenAIHandler,
-    creator_article,
+    creator_images,
+    published_article,
     serving,
 )
 from tests.worker_harness import (
@@ -42,6 +45,7 @@ from tests.worker_harness import (
 )
 
 FAST_BACKOFF_MS = 200
+ATTEMPT = re.compile(r"-a(\d+)-[0-9a-f]{8}$")
 WAIT = 90.0  # upper bound of any single wait; nothing here should come close
 
 TASKS_YAML = """\
@@ -89,6 +93,34 @@ def creator_env(
 def creator() -> Iterator[FakeServer]:
     with serving(CreatorHandler) as server:
         yield server
+
+
+def completed_key(creator: FakeServer, task_id: str) -> str:
+    """The idempotencyKey of the call that completed ``task_id``."""
+    [key] = [
+        c.idempotency_key
+        for c in creator.calls_for(task_id)
+        if c.status == 201 and c.reply["data"]["status"] == "completed"
+    ]
+    return key
+
+
+def attempts_sent(creator: FakeServer, task_id: str) -> list[int]:
+    """The attempt number in each key sent for ``task_id``; every key must be new."""
+    keys = [c.idempotency_key for c in creator.calls_for(task_id)]
+    assert len(set(keys)) == len(keys), keys
+    assert all(k.startswith(f"{task_id}-") for k in keys), keys
+    return [int(ATTEMPT.search(k).group(1)) for k in keys]
+
+
+def assert_published(creator: FakeServer, content: dict) -> None:
+    """The stored article has its images in place, none of its markers, and the image list."""
+    key = completed_key(creator, content["task_id"])
+    assert content["body"] == published_article(content["topic"], key)
+    assert "image-placeholder" not in content["body"]
+    assert content["images"] == [
+        {"url": i["url"], "prompt": i["prompt"]} for i in creator_images(key)
+    ]
 
 
 def _seed_accounts(database_url: str) -> None:
@@ -152,7 +184,7 @@ def test_scheduled_runs_become_content_served_high_priority_first(
     assert {contents[t]["status"] for t in urgent} == {"approved"}
     assert {contents[t]["status"] for t in routine} == {"pending_review"}
     for content in contents.values():
-        assert content["body"] == creator_article(content["topic"])
+        assert_published(creator, content)
         assert content["title"] == f"{content['topic']}：深度解读"
         assert content["generator"] == "content-creator"
     assert {contents[t]["scheduled_task"] for t in urgent} == {"urgent_news"}
@@ -163,6 +195,8 @@ def test_scheduled_runs_become_content_served_high_priority_first(
         assert (row["status"], row["retry_count"], row["error_message"]) == ("completed", 0, None)
         assert row["started_at"] <= row["completed_at"]
         assert row["result"]["title"] == contents[task_id]["title"]
+        assert row["result"]["quality_score"] == 8.4
+        assert row["result"]["creator_task_id"] == completed_key(creator, task_id)
     assert Jobs(redis_url, prefix).in_set("completed") == set(routine + urgent)
 
 
@@ -173,7 +207,8 @@ def test_retries_final_failures_and_timeouts(
     topics = ["steady", "flaky", "broken", "stuck", "rejected", "dropped"]
     requests = {t: make_request(i, t, auto_approve=i % 2 == 0) for i, t in enumerate(topics)}
     ids = {t: r.task_id for t, r in requests.items()}
-    creator.script.rule(ids["flaky"], "fail", "fail", "ok")
+    # Crashes (no reply at all), then its LLM fails (201, status failed), then it succeeds.
+    creator.script.rule(ids["flaky"], "close", "fail", "ok")
     creator.script.rule(ids["broken"], "fail")
     creator.script.rule(ids["stuck"], "hang")
     creator.script.rule(ids["rejected"], "reject")
@@ -212,13 +247,36 @@ def test_retries_final_failures_and_timeouts(
     }
     assert FAILURE_REASON in rows["broken"]["error_message"]
     assert "timeout of 2 s" in rows["stuck"]["error_message"]
-    assert "rejected the task (400)" in rows["rejected"]["error_message"]
+    assert rows["rejected"]["error_message"].endswith(
+        "content-creator rejected the task (400): Request validation failed: "
+        "requirements: Too big: expected string to have <=2000 characters"
+    )
     assert {rows[t]["max_retries"] for t in topics} == {2}
+
+    # One fresh service task per attempt: never a key it has seen, so never its UNIQUE error.
+    assert attempts_sent(creator, ids["flaky"]) == [1, 2, 3]
+    assert attempts_sent(creator, ids["broken"]) == [1, 2, 3]
+    assert attempts_sent(creator, ids["dropped"]) == [1, 2]
+    assert UNIQUE_ERROR not in "\n".join(creator.request_log())
+    flaky_keys = [c.idempotency_key for c in creator.calls_for(ids["flaky"])]
+    assert [creator.tasks[k] for k in flaky_keys] == ["running", "failed", "completed"]
 
     contents = {c["task_id"]: c for c in content_rows(pg_url)}
     assert set(contents) == {ids["steady"], ids["flaky"], ids["dropped"]}
     assert contents[ids["steady"]]["status"] == "approved"  # index 0: auto_approve
     assert contents[ids["flaky"]]["status"] == "pending_review"
+    for content in contents.values():
+        assert_published(creator, content)
+    flaky = contents[ids["flaky"]]
+    # The closing evidence (shown with pytest -s): the request log and the stored image lines.
+    print(f"\n--- content-creator request log for {ids['flaky']} ---")
+    print("\n".join(creator.request_log(ids["flaky"])))
+    print(
+        f"--- stored article of {ids['flaky']} (rows: {rows['flaky']['status']}, "
+        f"retry_count {rows['flaky']['retry_count']}): image lines ---"
+    )
+    print("\n".join(line for line in flaky["body"].splitlines() if line.startswith("![")))
+    print(f"--- generated_contents.images ---\n{flaky['images']}")
 
     jobs = Jobs(redis_url, prefix)
     assert jobs.in_set("failed") == {ids["broken"], ids["stuck"], ids["rejected"]}
@@ -258,17 +316,17 @@ def test_completed_tasks_are_not_generated_again_and_missing_rows_are_created(
         assert proc.wait(WAIT) == 0
 
     assert creator.keys() == [foreign.task_id]
+    assert attempts_sent(creator, foreign.task_id) == [1]
     rows = task_rows(pg_url)
     assert rows[done.task_id]["status"] == "completed"
     assert (rows[foreign.task_id]["status"], rows[foreign.task_id]["topic"]) == (
         "completed",
         "from another producer",
     )
-    bodies = {c["task_id"]: c["body"] for c in content_rows(pg_url)}
-    assert bodies == {
-        done.task_id: "earlier body",
-        foreign.task_id: creator_article("from another producer"),
-    }
+    contents = {c["task_id"]: c for c in content_rows(pg_url)}
+    assert contents[done.task_id]["body"] == "earlier body"
+    assert contents[done.task_id]["images"] is None  # an article without images
+    assert_published(creator, contents[foreign.task_id])
 
 
 def test_sigterm_finishes_the_jobs_in_hand_and_leaves_the_rest_queued(
@@ -343,6 +401,11 @@ def test_sigterm_hands_back_what_outlasts_the_grace_period(
         assert second.wait(WAIT) == 0
 
     assert Counter(creator.keys()) == Counter({t: 2 for t in ids})  # abandoned, then done
+    # Handing back counts no attempt: both calls are attempt 1, yet each has a key of its own,
+    # so the service starts afresh instead of failing the reused key.
+    assert {t: attempts_sent(creator, t) for t in ids} == {t: [1, 1] for t in ids}
+    for content in content_rows(pg_url):
+        assert_published(creator, content)
     assert sorted(c["task_id"] for c in content_rows(pg_url)) == sorted(ids)
     rows = task_rows(pg_url)
     assert {(rows[t]["status"], rows[t]["retry_count"]) for t in ids} == {("completed", 0)}
@@ -378,6 +441,11 @@ def test_sigkill_loses_nothing_a_second_worker_recovers_the_stalled_jobs(
 
     calls = Counter(creator.keys())
     assert calls == Counter({t: 2 if t in killed_in_hand else 1 for t in ids})
+    # The stalled jobs run attempt 1 again, under new keys.
+    assert {t: attempts_sent(creator, t) for t in ids} == {
+        t: [1, 1] if t in killed_in_hand else [1] for t in ids
+    }
+    assert UNIQUE_ERROR not in "\n".join(creator.request_log())
     assert sorted(c["task_id"] for c in content_rows(pg_url)) == sorted(ids)
     rows = task_rows(pg_url)
     assert {(rows[t]["status"], rows[t]["retry_count"]) for t in ids} == {("completed", 0)}

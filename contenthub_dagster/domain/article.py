@@ -10,6 +10,18 @@ PENDING_REVIEW = "pending_review"
 
 
 @dataclass(frozen=True)
+class ArticleImage:
+    """An image the article links to: where it is published, and what it was generated from."""
+
+    url: str
+    prompt: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The form kept in ``generated_contents.images``."""
+        return {"url": self.url, "prompt": self.prompt}
+
+
+@dataclass(frozen=True)
 class Article:
     """What a generator returns for one generation task."""
 
@@ -17,6 +29,7 @@ class Article:
     body: str
     generator: str
     details: dict[str, Any] = field(default_factory=dict)
+    images: tuple[ArticleImage, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """What the lifecycle row's ``result`` keeps (the body lives in generated_contents)."""

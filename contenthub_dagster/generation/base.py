@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import GenerationRequest
@@ -22,3 +22,18 @@ class Generator(Protocol):
     name: str
 
     def generate(self, request: GenerationRequest) -> Article: ...
+
+
+@runtime_checkable
+class PerAttemptGenerator(Protocol):
+    """A generator whose calls must differ from attempt to attempt (content-creator's task keys)."""
+
+    def generate_attempt(self, request: GenerationRequest, attempt: int) -> Article: ...
+
+
+def generate_attempt(generator: Generator, request: GenerationRequest, attempt: int) -> Article:
+    """One attempt (counted from 1) of ``generator``; only a :class:`PerAttemptGenerator` is told
+    which, so generators that do not care keep the plain ``generate(request)``."""
+    if isinstance(generator, PerAttemptGenerator):
+        return generator.generate_attempt(request, attempt)
+    return generator.generate(request)

@@ -2,26 +2,36 @@
 
 Its asynchronous HTTP mode kills the server in the current release, so every call is
 ``"mode": "sync"`` and blocks for the whole generation; our queue and worker provide the
-asynchrony.
+asynchrony. What it accepts, reads and answers is described in the README's content-creator
+section; the text rules live in :mod:`contenthub_dagster.generation.creator_text`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
-from contenthub_dagster.domain.article import Article, title_from_markdown
+from contenthub_dagster.domain.article import Article, ArticleImage, title_from_markdown
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.topics import default_requirements
 from contenthub_dagster.generation.base import GenerationError
+from contenthub_dagster.generation.creator_text import (
+    MAX_AUDIENCE_CHARS,
+    MAX_TONE_CHARS,
+    MAX_TOPIC_CHARS,
+    attempt_key,
+    compose_requirements,
+    cut,
+    resolve_image_placeholders,
+)
 from contenthub_dagster.generation.prompt import TARGET_AUDIENCE
 from contenthub_dagster.generation.text import split_keywords
 from contenthub_dagster.settings import get_settings, setting_default
 
 CONNECT_TIMEOUT_SECONDS = 10.0
-# Its request schema rejects a longer tone with a 400; ours is often an account description.
-MAX_TONE_CHARS = 100
+ERROR_TEXT_CHARS = 1000
 
 
 def creator_priority(priority: int) -> int:
@@ -35,17 +45,29 @@ def creator_priority(priority: int) -> int:
     return 4
 
 
-def request_body(request: GenerationRequest) -> dict[str, Any]:
-    """The JSON body of ``POST /api/tasks`` for one generation request."""
+def request_body(request: GenerationRequest, key: str) -> dict[str, Any]:
+    """The JSON body of ``POST /api/tasks`` for one attempt of a request, sent under ``key``.
+
+    Every value fits its request schema. ``hardConstraints.keywords`` is left out on purpose: a
+    keyword the model misses fails the whole generation after three rewrites.
+    """
+    keywords = split_keywords(request.keywords)
+    audience = cut(TARGET_AUDIENCE, MAX_AUDIENCE_CHARS)
     return {
         "mode": "sync",
-        "topic": request.topic,
-        "requirements": request.requirements or default_requirements(request.topic),
-        "targetAudience": TARGET_AUDIENCE,
-        "tone": request.tone[:MAX_TONE_CHARS],
-        "keywords": split_keywords(request.keywords),
+        "topic": cut(request.topic, MAX_TOPIC_CHARS),
+        # Its writer reads this but not tone, keywords or targetAudience: they travel inside it.
+        "requirements": compose_requirements(
+            request.requirements or default_requirements(request.topic),
+            tone=request.tone,
+            keywords=keywords,
+            audience=audience,
+        ),
+        "targetAudience": audience,
+        "tone": cut(request.tone, MAX_TONE_CHARS),
+        "keywords": keywords,
         "priority": creator_priority(request.priority),
-        "idempotencyKey": request.task_id,
+        "idempotencyKey": key,
     }
 
 
@@ -69,71 +91,130 @@ class ContentCreatorGenerator:
         return cls(config.creator_url, config.creator_timeout)
 
     def generate(self, request: GenerationRequest) -> Article:
-        """One blocking call; raises :class:`GenerationError` saying whether a retry may help."""
+        """A first attempt; see :meth:`generate_attempt`."""
+        return self.generate_attempt(request, 1)
+
+    def generate_attempt(self, request: GenerationRequest, attempt: int) -> Article:
+        """One blocking call under a key of its own; raises :class:`GenerationError` saying
+        whether a retry may help."""
+        key = attempt_key(request.task_id, attempt)
         timeout = httpx.Timeout(self.timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS)
         try:
             with httpx.Client(timeout=timeout) as client:
-                response = client.post(self.url, json=request_body(request))
+                response = client.post(self.url, json=request_body(request, key))
         except httpx.TimeoutException as exc:
+            # The service does not notice: it finishes (and pays for) task ``key`` anyway.
             raise GenerationError(
                 f"content-creator at {self.url} did not answer within {self.timeout_seconds:g} s "
-                f"({type(exc).__name__})"
+                f"({type(exc).__name__}; task {key})"
             ) from exc
         except httpx.TransportError as exc:
             # It crashes on some errors and drops the connection: worth another try.
             raise GenerationError(
                 f"content-creator at {self.url} closed the connection or is unreachable: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {exc} (task {key})"
             ) from exc
-        return self._article(request, response)
+        return self._article(request, response, key)
 
-    def _article(self, request: GenerationRequest, response: httpx.Response) -> Article:
+    def _article(self, request: GenerationRequest, response: httpx.Response, key: str) -> Article:
         status = response.status_code
         if 400 <= status < 500:
             raise GenerationError(
-                f"content-creator rejected the task ({status}): {_error_text(response)}",
+                f"content-creator rejected the task ({status}): {error_text(response)}",
                 retryable=False,
             )
         if status >= 500:
-            raise GenerationError(f"content-creator failed ({status}): {_error_text(response)}")
+            raise GenerationError(
+                f"content-creator failed ({status}): {error_text(response)} (task {key})"
+            )
         if not response.content.strip():
-            raise GenerationError(f"content-creator sent an empty reply ({status})")
+            raise GenerationError(f"content-creator sent an empty reply ({status}; task {key})")
         try:
             payload = response.json()
         except ValueError:
             raise GenerationError(
-                f"content-creator sent a reply that is not JSON ({status}): {response.text[:200]}"
+                f"content-creator sent a reply that is not JSON ({status}; task {key}): "
+                f"{response.text[:200]}"
             ) from None
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, dict):
-            raise GenerationError(f"content-creator sent a reply without data ({status})")
+            raise GenerationError(
+                f"content-creator sent a reply without data ({status}; task {key})"
+            )
         content = data.get("content")
         # It answers 201 even when the generation failed: only data.status tells.
         if data.get("status") != "completed" or not isinstance(content, str) or not content.strip():
             reason = data.get("error") or "no content returned"
             raise GenerationError(
-                f"content-creator generation {data.get('status') or 'failed'}: {reason}"
+                f"content-creator generation {data.get('status') or 'failed'}: {reason} "
+                f"(task {key})"
             )
+        slots = _image_slots(data.get("images"))
+        # data.content still carries its image markers; its htmlContent may point at its own disk.
+        body = resolve_image_placeholders(content, [i.url if i else None for i in slots])
+        images = tuple(i for i in slots if i is not None)
         details = {
-            "creator_task_id": data.get("taskId"),
-            "quality_score": data.get("qualityScore"),
+            "creator_task_id": data.get("taskId") or key,
+            "quality_score": _rounded(data.get("qualityScore")),
             "word_count": data.get("wordCount"),
-            "images": len(data.get("images") or []),
+            "images": len(images),
         }
         return Article(
-            title=title_from_markdown(content, request.topic),
-            body=content,
+            title=title_from_markdown(body, request.topic),
+            body=body,
             generator=self.name,
             details={k: v for k, v in details.items() if v is not None},
+            images=images,
         )
 
 
-def _error_text(response: httpx.Response) -> str:
+def error_text(response: httpx.Response) -> str:
+    """The reason in one of its error bodies, field by field for a request it refused.
+
+    Its error handler answers ``{"success": false, "error": {"message", "code"?, "details"?}}``;
+    a refused request has the message "Request validation failed" and the reasons in
+    ``details.fields``: ``[{"path", "message"}]``.
+    """
     try:
         payload = response.json()
     except ValueError:
-        return response.text[:500] or "(empty body)"
+        return response.text[:ERROR_TEXT_CHARS] or "(empty body)"
     error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict):
-        return str(error.get("message") or error)[:500]
-    return str(error or payload)[:500]
+    if not isinstance(error, dict):
+        return str(error or payload)[:ERROR_TEXT_CHARS]
+    text = str(error.get("message") or "no message")
+    details = error.get("details")
+    fields = details.get("fields") if isinstance(details, dict) else None
+    if isinstance(fields, list) and fields:
+        text += ": " + "; ".join(_field_text(f) for f in fields)
+    elif details:
+        text += f": {json.dumps(details, ensure_ascii=False)}"
+    return text[:ERROR_TEXT_CHARS]
+
+
+def _field_text(field: Any) -> str:
+    if not isinstance(field, dict):
+        return str(field)
+    return f"{field.get('path') or '(body)'}: {field.get('message') or 'invalid'}"
+
+
+def _image_slots(images: Any) -> list[ArticleImage | None]:
+    """Its ``images`` in order (marker N is entry N - 1); an entry without a URL is None."""
+    if not isinstance(images, list):
+        return []
+    slots: list[ArticleImage | None] = []
+    for image in images:
+        url = image.get("url") if isinstance(image, dict) else None
+        if isinstance(url, str) and url.strip():
+            prompt = image.get("prompt")
+            slots.append(ArticleImage(url.strip(), prompt if isinstance(prompt, str) else ""))
+        else:
+            slots.append(None)
+    return slots
+
+
+def _rounded(score: Any) -> float | None:
+    # Its score is a float sum (8.399999999999999).
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        return None
+    return round(float(score), 2)

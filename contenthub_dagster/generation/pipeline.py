@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.generation.base import GenerationError, Generator
+from contenthub_dagster.generation.base import GenerationError, Generator, generate_attempt
+from contenthub_dagster.settings import setting_default
 from contenthub_dagster.storage.contents import FAILED, PROCESSING, ContentStore
 
-DEFAULT_TIMEOUT_SECONDS = 30 * 60
+DEFAULT_TIMEOUT_SECONDS: float = setting_default("generation_timeout")
 
 
 class AttemptSupersededError(GenerationError):
@@ -42,7 +43,7 @@ def generate_and_store(
     timeout_at = datetime.now(UTC) + timedelta(seconds=timeout_seconds)
     store.start_attempt(request.task_id, attempt, timeout_at)
     try:
-        article = generator.generate(request)
+        article = generate_attempt(generator, request, attempt)
     except Exception as exc:
         final = final_attempt or not getattr(exc, "retryable", True)
         store.fail(

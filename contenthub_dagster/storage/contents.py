@@ -143,6 +143,7 @@ class ContentStore:
                         status=content_status(request.auto_approve),
                         generator=article.generator,
                         created_at=now,
+                        images=[image.to_json() for image in article.images] or None,
                     )
                 )
         return True

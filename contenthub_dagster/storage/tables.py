@@ -57,4 +57,7 @@ generated_contents = sa.Table(
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("generator", sa.String(50), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The images the body links to, [{"url", "prompt"}], so ContentHub can publish them with it;
+    # NULL when the generator made none.
+    sa.Column("images", sa.JSON, nullable=True),
 )
