@@ -11,7 +11,7 @@ from contenthub_dagster.domain.planning import AccountPlan
 ALL_FAILED = "AllTasksFailed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 100,000-task run holds one per task
 class SubmitOutcome:
     """What happened to one planned topic: its task id, and an error if it was not submitted."""
 
