@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     worker_stalled_ms: int = Field(
         default=30_000, ge=100, description="How often a worker looks for stalled jobs."
     )
+    max_tasks_per_run: int = Field(
+        default=100_000,
+        gt=0,
+        description="Most generation tasks one run may plan (accounts × count per account).",
+    )
     creator_url: str = Field(
         default="http://127.0.0.1:3001", description="content-creator's base URL."
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs.assets import ACCOUNT_SUBMISSIONS, ACCOUNTS_PARTITIONS
+from contenthub_dagster.defs.assets import ACCOUNT_SUBMISSIONS
 from tests.cli_support import TASKS_YAML, execute, write_instance_yaml
 from tests.processes import child_env
 
@@ -22,26 +22,27 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInsta
         yield instance
 
 
-def test_each_run_observes_submissions_per_account(tmp_path: Path, instance) -> None:
+def test_each_run_observes_submissions_per_account_once(tmp_path: Path, instance) -> None:
     tasks = tmp_path / "tasks.yaml"
     tasks.write_text(TASKS_YAML, encoding="utf-8")
     first = execute("alpha", tasks, instance)
     second = execute("alpha", tasks, instance, account_ids=[49, 999])
 
-    assert sorted(instance.get_dynamic_partitions(ACCOUNTS_PARTITIONS.name)) == ["49", "50"]
     records = instance.fetch_observations(ACCOUNT_SUBMISSIONS.key, limit=10).records
-    seen = sorted(
-        (
-            r.run_id == first,
-            r.partition_key,
-            r.asset_observation.metadata["submitted"].value,
-            r.asset_observation.metadata["failed"].value,
-        )
-        for r in records
-    )
-    # The unknown account 999 has no account_stats entry, so no observation either.
-    assert seen == [(False, "49", 1, 0), (True, "49", 1, 0), (True, "50", 1, 0)]
-    assert {r.run_id for r in records} == {first, second}
+    # One observation per run, whatever the number of accounts; the accounts are table rows.
+    assert sorted(r.run_id for r in records) == sorted([first, second])
+    by_run = {r.run_id: r.asset_observation.metadata for r in records}
+    seen = {
+        run_id: [
+            (row.data["account_id"], row.data["submitted"], row.data["failed"])
+            for row in metadata["account_stats"].value.records
+        ]
+        for run_id, metadata in by_run.items()
+    }
+    # The unknown account 999 has no account_stats entry, so no row either.
+    assert seen == {first: [(49, 1, 0), (50, 1, 0)], second: [(49, 1, 0)]}
+    assert by_run[first]["submitted"].value == 2 and by_run[first]["failed"].value == 0
+    assert by_run[second]["accounts"].value == 1
 
 
 def test_log_dir_gets_the_executor_and_scheduler_logs(tmp_path: Path) -> None:

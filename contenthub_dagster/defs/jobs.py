@@ -2,20 +2,22 @@
 
 import logging
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
 from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.assets import ACCOUNTS_PARTITIONS, account_observations
+from contenthub_dagster.defs.assets import account_observation
 from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay, run_config
 from contenthub_dagster.defs.logs import executor_logger
 from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.defs.resources.queue import GenerationQueueResource
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest, request_for
-from contenthub_dagster.domain.params import GenerationParams, validate_params
+from contenthub_dagster.domain.params import GenerationParams, run_size_problem, validate_params
 from contenthub_dagster.domain.planning import AccountPlan, plan_accounts
 from contenthub_dagster.domain.problems import InvalidParamsError
 from contenthub_dagster.domain.results import (
@@ -25,6 +27,7 @@ from contenthub_dagster.domain.results import (
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
 from contenthub_dagster.queue.connection import QueueUnavailableError
+from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.model import ScheduledTask
 
 # Job metadata holding the task's own params, which a run config's unset fields keep.
@@ -69,6 +72,12 @@ def resolve_accounts(
         description = f"Task {context.job_name}: invalid params: {problems}"
         _to_file(context, logging.ERROR, description)
         raise dg.Failure(description=description, allow_retries=False) from None
+    # Before any account is read or row written: an oversized run fails whole, at validation.
+    too_large = run_size_problem(params, get_settings().max_tasks_per_run)
+    if too_large is not None:
+        description = f"Task {context.job_name}: {too_large}"
+        _to_file(context, logging.ERROR, description)
+        raise dg.Failure(description=description, allow_retries=False)
     try:
         found = accounts.fetch(params.account_ids)
     except AccountsUnavailableError as exc:
@@ -97,21 +106,21 @@ def submit_generation_tasks(
     context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
 ) -> dg.Output[dict]:
     root_run_id = context.run.root_run_id or context.run_id
-    requests = _requests(run_plan, context.job_name, root_run_id, context.run_id)
+    planned = sum(len(p.topics) for p in run_plan.plans)
     _log(
         context,
         logging.INFO,
-        f"Submitting {len(requests)} generation tasks ({generation_queue.describe()})",
+        f"Submitting {planned} generation tasks ({generation_queue.describe()})",
     )
     try:
-        by_id = generation_queue.submit(list(requests.values()), context.log)
+        by_id = generation_queue.submit(
+            _requests(run_plan, context.job_name, root_run_id, context.run_id), context.log
+        )
     except QueueUnavailableError as exc:
         _to_file(context, logging.ERROR, str(exc))
         raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
-    outcomes = {
-        key: by_id.get(r.task_id) or SubmitOutcome(r.task_id, error="no outcome reported")
-        for key, r in requests.items()
-    }
+    outcomes = _outcomes(run_plan, root_run_id, by_id)
+    del by_id
     result = build_result(
         run_plan.plans,
         outcomes,
@@ -154,14 +163,9 @@ def submit_generation_tasks(
 
 
 def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
-    observations = account_observations(result, context.job_name)
-    if not observations:
-        return
-    # Partitions of a dynamic partitions definition exist only once added to the instance.
-    context.instance.add_dynamic_partitions(
-        ACCOUNTS_PARTITIONS.name, [o.partition for o in observations if o.partition]
-    )
-    for observation in observations:
+    # One event per run, whatever the number of accounts (see defs/assets.py for why).
+    observation = account_observation(result, context.job_name)
+    if observation is not None:
         context.log_event(observation)
 
 
@@ -183,20 +187,36 @@ def _to_file(context: dg.OpExecutionContext, level: int, message: str) -> None:
 
 def _requests(
     run_plan: RunPlan, task_key: str, root_run_id: str, run_id: str
-) -> dict[tuple[int, int], GenerationRequest]:
+) -> Iterator[GenerationRequest]:
+    # A generator: the queue reads it a chunk at a time, so a 100,000-task run never holds
+    # 100,000 request objects at once.
     params = run_plan.params
-    return {
-        (topic.account_id, topic.index): request_for(
-            topic,
-            task_id=generation_task_id(root_run_id, topic.account_id, topic.index),
-            priority=params.priority,
-            auto_approve=params.auto_approve,
-            scheduled_task=task_key,
-            run_id=run_id,
-        )
-        for plan in run_plan.plans
-        for topic in plan.topics
-    }
+    submitted_at = datetime.now(UTC)
+    for plan in run_plan.plans:
+        for topic in plan.topics:
+            yield request_for(
+                topic,
+                task_id=generation_task_id(root_run_id, topic.account_id, topic.index),
+                priority=params.priority,
+                auto_approve=params.auto_approve,
+                scheduled_task=task_key,
+                run_id=run_id,
+                submitted_at=submitted_at,
+            )
+
+
+def _outcomes(
+    run_plan: RunPlan, root_run_id: str, by_id: Mapping[str, SubmitOutcome]
+) -> dict[tuple[int, int], SubmitOutcome]:
+    """Each planned topic's outcome; the task ids are derived again, not kept from the requests."""
+    outcomes = {}
+    for plan in run_plan.plans:
+        for topic in plan.topics:
+            task_id = generation_task_id(root_run_id, topic.account_id, topic.index)
+            outcomes[(topic.account_id, topic.index)] = by_id.get(task_id) or SubmitOutcome(
+                task_id, error="no outcome reported"
+            )
+    return outcomes
 
 
 @dg.graph(description="Resolve accounts, build topics, submit generation tasks.")

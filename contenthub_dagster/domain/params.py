@@ -120,6 +120,25 @@ class GenerationParams(BaseModel):
         return min(count, len(self.topics)) if self.topics else count
 
 
+def run_size(params: GenerationParams) -> int:
+    """How many generation tasks one run of these params plans: accounts × tasks per account."""
+    return len(params.account_ids) * params.per_account
+
+
+def run_size_problem(params: GenerationParams, limit: int) -> str | None:
+    """Why a run of these params is too large for ``limit`` tasks per run, or None if it fits.
+
+    Pure, so the run checks it before any I/O and ``tasks validate`` checks it at load time.
+    """
+    size = run_size(params)
+    if size <= limit:
+        return None
+    return (
+        f"{size} generation tasks ({len(params.account_ids)} accounts × {params.per_account} "
+        f"per account) exceed the limit of {limit} per run (CONTENTHUB_MAX_TASKS_PER_RUN)"
+    )
+
+
 def validate_params(raw: Mapping[str, Any], prefix: str = "") -> GenerationParams:
     """Validate raw params, raising :class:`InvalidParamsError` with every problem found."""
     if not isinstance(raw, Mapping):

@@ -9,9 +9,13 @@ from typing import Any
 from contenthub_dagster.domain.planning import AccountPlan
 
 ALL_FAILED = "AllTasksFailed"
+# The result is run metadata and `executions --json` output: it carries counts, per-account
+# stats and at most this many task ids and errors (the full list is content_generation_tasks),
+# so its size does not grow with the run (~4.7 KB per task otherwise).
+SAMPLE_SIZE = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 100,000-task run holds one per task
 class SubmitOutcome:
     """What happened to one planned topic: its task id, and an error if it was not submitted."""
 
@@ -31,20 +35,29 @@ def build_result(
     per_account: int,
     duration: float,
     metadata: Mapping[str, Any] | None = None,
+    sample_size: int = SAMPLE_SIZE,
 ) -> dict[str, Any]:
     """Aggregate per-account outcomes into the result dict.
 
     ``outcomes`` maps each planned topic's ``(account_id, index)`` to what happened to it;
-    ``per_account`` is how many failures an unknown or inactive account counts.
+    ``per_account`` is how many failures an unknown or inactive account counts. ``tasks`` and
+    ``errors`` keep the first ``sample_size`` entries; ``tasks_total`` / ``errors_total`` count
+    them all and ``tasks_truncated`` / ``errors_truncated`` say whether any were left out.
     """
     tasks: list[dict[str, Any]] = []
     errors: list[str] = []
     stats: dict[str, dict[str, Any]] = {}
-    submitted = failed = already = 0
+    submitted = failed = already = errors_total = 0
+
+    def error(text: str) -> None:
+        nonlocal errors_total
+        errors_total += 1
+        if len(errors) < sample_size:
+            errors.append(text)
 
     for plan in plans:
         if plan.error is not None:
-            errors.append(plan.error)
+            error(plan.error)
             failed += per_account
             if plan.account is not None:
                 stats[str(plan.account_id)] = _stats(plan.account.display_name, 0, per_account)
@@ -54,11 +67,13 @@ def build_result(
             outcome = outcomes.get((plan.account_id, topic.index))
             if outcome is None or outcome.error is not None:
                 reason = outcome.error if outcome else "not submitted"
-                errors.append(submit_error(plan.account_id, reason or "unknown error"))
+                error(submit_error(plan.account_id, reason or "unknown error"))
                 bad += 1
                 continue
             ok += 1
             already += outcome.already_submitted
+            if len(tasks) >= sample_size:
+                continue
             tasks.append(
                 {
                     "task_id": outcome.task_id,
@@ -93,6 +108,10 @@ def build_result(
             "tasks": tasks,
             "errors": errors,
             "account_stats": stats,
+            "tasks_total": submitted,
+            "tasks_truncated": submitted > len(tasks),
+            "errors_total": errors_total,
+            "errors_truncated": errors_total > len(errors),
         },
         "duration": round(duration, 3),
         "metadata": dict(metadata or {}),
@@ -113,7 +132,10 @@ def account_stats_markdown(result: Mapping[str, Any]) -> str:
         )
     if len(lines) == 2:
         lines.append("| - | (no known accounts) | 0 | 0 | 0 |")
-    errors = result["data"]["errors"]
+    data = result["data"]
+    errors = data["errors"]
     if errors:
         lines += ["", "**Errors**", ""] + [f"- {e}" for e in errors]
+        if data.get("errors_truncated"):
+            lines.append(f"- … {data['errors_total'] - len(errors)} more")
     return "\n".join(lines)

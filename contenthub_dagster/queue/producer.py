@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bullmq import Queue
 
+from contenthub_dagster.domain.chunks import chunked
 from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest, bullmq_priority
 from contenthub_dagster.domain.results import SubmitOutcome
 from contenthub_dagster.queue.connection import (
@@ -20,6 +21,9 @@ from contenthub_dagster.settings import GENERATION_ATTEMPTS, setting_default
 BACKOFF_DELAY_MS = setting_default("retry_backoff_ms")  # doubling each retry
 KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
 KEEP_FAILED_SECONDS = 30 * 24 * 3600
+# Jobs per addBulk call and per EXISTS pipeline: large enough that a 100,000-task run is 100
+# round trips, small enough that one chunk's jobs and replies stay a few MB.
+DEFAULT_CHUNK_SIZE = 1_000
 
 
 def job_options(
@@ -44,7 +48,7 @@ class BullMQProducer:
         redis_url: str,
         queue_name: str,
         prefix: str = setting_default("queue_prefix"),
-        chunk_size: int = 100,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         backoff_delay_ms: int = BACKOFF_DELAY_MS,
     ) -> None:
@@ -66,20 +70,36 @@ class BullMQProducer:
         finally:
             await client.aclose()
 
-    def submit(self, requests: Sequence[GenerationRequest]) -> dict[str, SubmitOutcome]:
-        """Add every request; returns an outcome per task id. Raises if Redis is unreachable."""
-        return asyncio.run(self._submit(requests))
+    def submit(
+        self,
+        requests: Iterable[GenerationRequest],
+        before_chunk: Callable[[Sequence[GenerationRequest]], None] | None = None,
+    ) -> dict[str, SubmitOutcome]:
+        """Add every request; returns an outcome per task id. Raises if Redis is unreachable.
 
-    async def _submit(self, requests: Sequence[GenerationRequest]) -> dict[str, SubmitOutcome]:
+        ``requests`` is read one chunk at a time, so a generator keeps only one chunk of
+        requests alive; ``before_chunk`` runs on each chunk before any of it is queued.
+        """
+        return asyncio.run(self._submit(requests, before_chunk))
+
+    async def _submit(
+        self,
+        requests: Iterable[GenerationRequest],
+        before_chunk: Callable[[Sequence[GenerationRequest]], None] | None,
+    ) -> dict[str, SubmitOutcome]:
         client = redis_client(self.redis_url, self.timeout)
         queue = Queue(self.queue_name, {"connection": client, "prefix": self.prefix})
         try:
             await check_reachable(client, self.redis_url)
-            outcomes = await self._already_queued(client, requests)
-            fresh = [r for r in requests if r.task_id not in outcomes]
-            for start in range(0, len(fresh), self.chunk_size):
-                chunk = fresh[start : start + self.chunk_size]
-                outcomes.update(await self._add_chunk(queue, chunk))
+            outcomes: dict[str, SubmitOutcome] = {}
+            for chunk in chunked(requests, self.chunk_size):
+                if before_chunk is not None:
+                    before_chunk(chunk)
+                queued = await self._already_queued(client, chunk)
+                outcomes.update(queued)
+                fresh = [r for r in chunk if r.task_id not in queued]
+                if fresh:
+                    outcomes.update(await self._add_chunk(queue, fresh))
             return outcomes
         finally:
             await queue.close()

@@ -9,6 +9,8 @@ from importlib import resources
 import sqlalchemy as sa
 
 from contenthub_dagster.domain.accounts import Account
+from contenthub_dagster.domain.chunks import chunked
+from contenthub_dagster.storage.contents import IDS_PER_STATEMENT
 from contenthub_dagster.storage.tables import account_metadata, accounts
 
 
@@ -17,11 +19,12 @@ def fetch_accounts(engine: sa.Engine, account_ids: Iterable[int]) -> dict[int, A
     ids = list(account_ids)
     if not ids:
         return {}
-    query = sa.select(
-        accounts.c.id, accounts.c.name, accounts.c.description, accounts.c.is_active
-    ).where(accounts.c.id.in_(ids))
+    columns = (accounts.c.id, accounts.c.name, accounts.c.description, accounts.c.is_active)
+    rows: list[sa.Row] = []
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
+        # Chunked like the task ids: an IN list is bounded by the database's parameter limit.
+        for chunk in chunked(ids, IDS_PER_STATEMENT):
+            rows += conn.execute(sa.select(*columns).where(accounts.c.id.in_(chunk))).all()
     return {
         row.id: Account(
             id=row.id,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from contenthub_dagster.domain.article import Article, content_status
+from contenthub_dagster.domain.chunks import chunked
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.settings import GENERATION_MAX_RETRIES
 from contenthub_dagster.storage.tables import (
@@ -24,6 +26,11 @@ COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
 SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
+# Ids per IN list and rows per INSERT. PostgreSQL takes at most 65,535 bound parameters per
+# statement; an insert row binds 13, so 1,000 rows (13,000) and 5,000 ids stay far below it
+# while keeping round trips few (100,000 tasks: 20 selects, 100 inserts).
+IDS_PER_STATEMENT = 5_000
+ROWS_PER_INSERT = 1_000
 
 
 def _now() -> datetime:
@@ -45,15 +52,22 @@ class ContentStore:
             content_metadata.create_all(conn, checkfirst=True)
 
     def statuses(self, task_ids: Iterable[str]) -> dict[str, str]:
-        """The lifecycle status of each of these task ids that has a row."""
-        ids = list(task_ids)
-        if not ids:
-            return {}
-        query = sa.select(
-            content_generation_tasks.c.task_id, content_generation_tasks.c.status
-        ).where(content_generation_tasks.c.task_id.in_(ids))
+        """The lifecycle status of each of these task ids that has a row.
+
+        Asked in chunks of :data:`IDS_PER_STATEMENT` ids, so any number of ids stays within the
+        database's parameter limit.
+        """
+        found: dict[str, str] = {}
+        chunks = chunked(task_ids, IDS_PER_STATEMENT)
+        first = next(chunks, None)
+        if first is None:
+            return found
+        columns = (content_generation_tasks.c.task_id, content_generation_tasks.c.status)
         with self.engine.connect() as conn:
-            return {row.task_id: row.status for row in conn.execute(query)}
+            for ids in itertools.chain([first], chunks):
+                query = sa.select(*columns).where(content_generation_tasks.c.task_id.in_(ids))
+                found.update((row.task_id, row.status) for row in conn.execute(query))
+        return found
 
     def status(self, task_id: str) -> str | None:
         """The lifecycle status of one task, or None when it has no row."""
@@ -61,11 +75,17 @@ class ContentStore:
 
     def record_submitted(
         self,
-        requests: Sequence[GenerationRequest],
+        requests: Iterable[GenerationRequest],
         status: str,
         max_retries: int = GENERATION_MAX_RETRIES,
     ) -> None:
-        """Write the first lifecycle row of each request not recorded yet."""
+        """Write the first lifecycle row of each request not recorded yet, in bounded chunks."""
+        for chunk in chunked(requests, ROWS_PER_INSERT):
+            self._record_chunk(chunk, status, max_retries)
+
+    def _record_chunk(
+        self, requests: Sequence[GenerationRequest], status: str, max_retries: int
+    ) -> None:
         known = self.statuses(r.task_id for r in requests)
         rows = [
             {
@@ -168,6 +188,30 @@ class ContentStore:
         if from_statuses is not None:
             where.append(content_generation_tasks.c.status.in_(list(from_statuses)))
         return self._update(task_id, *where, **values)
+
+    def fail_many(self, errors: Mapping[str, str], status: str = FAILED) -> None:
+        """Record ``status`` with each task's error; completed rows are never touched.
+
+        One UPDATE per distinct error and chunk of ids instead of one per task: when a whole
+        chunk is refused, its tasks usually share the reason.
+        """
+        by_error: dict[str, list[str]] = {}
+        for task_id, error in errors.items():
+            by_error.setdefault(error[:2000], []).append(task_id)
+        values: dict[str, Any] = {"status": status}
+        if status in (FAILED, TIMEOUT):
+            values["completed_at"] = _now()
+        with self.engine.begin() as conn:
+            for error, task_ids in by_error.items():
+                for ids in chunked(task_ids, IDS_PER_STATEMENT):
+                    conn.execute(
+                        content_generation_tasks.update()
+                        .where(
+                            content_generation_tasks.c.task_id.in_(ids),
+                            content_generation_tasks.c.status != COMPLETED,
+                        )
+                        .values(error_message=error, **values)
+                    )
 
     def requeue(self, task_id: str, note: str) -> bool:
         """Hand a processing task back to the queue: its row is ``submitted`` again."""

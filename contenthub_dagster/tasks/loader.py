@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contenthub_dagster.domain.params import run_size_problem
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.errors import TaskLoadError
 from contenthub_dagster.tasks.model import ScheduledTask
@@ -35,7 +36,8 @@ def load_catalog(
     tasks_path: Path | None = None, tasks_database_url: str | None = None
 ) -> TaskCatalog:
     """Load tasks from the YAML path and, when given, ContentHub's ``scheduled_tasks`` table."""
-    path = tasks_path if tasks_path is not None else get_settings().tasks
+    settings = get_settings()
+    path = tasks_path if tasks_path is not None else settings.tasks
     found: list[tuple[str, ScheduledTask]] = []
     errors: list[TaskLoadError] = []
     sources = [str(path)]
@@ -52,10 +54,28 @@ def load_catalog(
         found += [("scheduled_tasks table", task) for task in table_tasks]
         errors += table_errors
 
+    found, oversized = _drop_oversized(found, settings.max_tasks_per_run)
+    errors += oversized
     tasks, collisions = _drop_colliding_keys(found)
     errors += collisions
     warnings = [w for task in tasks for w in task.warnings()]
     return TaskCatalog(tuple(tasks), tuple(errors), tuple(warnings), tuple(sources))
+
+
+def _drop_oversized(
+    found: list[tuple[str, ScheduledTask]], limit: int
+) -> tuple[list[tuple[str, ScheduledTask]], list[TaskLoadError]]:
+    # A task whose own params plan more tasks than a run may submit could never run: it is a
+    # load error of that task alone, the same words the run would fail with.
+    kept: list[tuple[str, ScheduledTask]] = []
+    errors: list[TaskLoadError] = []
+    for source, task in found:
+        problem = run_size_problem(task.params, limit)
+        if problem is None:
+            kept.append((source, task))
+        else:
+            errors.append(TaskLoadError(source, task.key, "params", problem))
+    return kept, errors
 
 
 def _drop_colliding_keys(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import dagster as dg
 from pydantic import Field
@@ -14,7 +14,11 @@ from contenthub_dagster.domain.results import SubmitOutcome
 from contenthub_dagster.generation.pipeline import generate_and_store
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.masking import mask_url
-from contenthub_dagster.queue.producer import BACKOFF_DELAY_MS, BullMQProducer
+from contenthub_dagster.queue.producer import (
+    BACKOFF_DELAY_MS,
+    DEFAULT_CHUNK_SIZE,
+    BullMQProducer,
+)
 from contenthub_dagster.settings import setting_default
 from contenthub_dagster.storage.contents import COMPLETED, FAILED, PENDING, SUBMITTED
 
@@ -33,9 +37,12 @@ class GenerationQueueResource(dg.ConfigurableResource):
         raise NotImplementedError
 
     def submit(
-        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+        self, requests: Iterable[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
-        """Submit every request; one outcome per task id. Raises only if nothing can be tried."""
+        """Submit every request; one outcome per task id. Raises only if nothing can be tried.
+
+        ``requests`` may be a generator: queue mode reads it one chunk at a time.
+        """
         raise NotImplementedError
 
     def preflight(self) -> str | None:
@@ -70,7 +77,10 @@ class BullMQQueueResource(GenerationQueueResource):
     redis_url: str = Field(description="Redis URL (from CONTENTHUB_REDIS_URL).")
     queue_name: str = Field(default=setting_default("queue"), description="BullMQ queue name.")
     prefix: str = Field(default=setting_default("queue_prefix"), description="BullMQ key prefix.")
-    chunk_size: int = Field(default=100, description="Jobs per addBulk call.")
+    chunk_size: int = Field(
+        default=DEFAULT_CHUNK_SIZE,
+        description="Jobs per addBulk call, and requests per lifecycle-row write.",
+    )
     timeout_seconds: float = Field(default=10.0, description="Timeout of each Redis call.")
     backoff_delay_ms: int = Field(
         default=BACKOFF_DELAY_MS,
@@ -99,17 +109,21 @@ class BullMQQueueResource(GenerationQueueResource):
         )
 
     def submit(
-        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+        self, requests: Iterable[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
         producer = self.producer()
         producer.ping()  # before any row is written: an unreachable Redis leaves no trace
         store = self.database.content_store()
-        # The first lifecycle row is written before the job exists, so a fast worker finds it.
-        store.record_submitted(requests, SUBMITTED)
-        outcomes = producer.submit(requests)
-        for outcome in outcomes.values():
-            if outcome.error:
-                store.fail(outcome.task_id, f"not queued: {outcome.error}", FAILED)
+
+        def record(chunk: Sequence[GenerationRequest]) -> None:
+            # Each chunk's lifecycle rows are written before its jobs exist, so a fast worker
+            # finds them; chunk by chunk, so only one chunk of requests is ever in memory.
+            store.record_submitted(chunk, SUBMITTED)
+
+        outcomes = producer.submit(requests, before_chunk=record)
+        errors = {o.task_id: f"not queued: {o.error}" for o in outcomes.values() if o.error}
+        if errors:
+            store.fail_many(errors, FAILED)
         return outcomes
 
 
@@ -132,8 +146,11 @@ class SyncGenerationResource(GenerationQueueResource):
         )
 
     def submit(
-        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+        self, requests: Iterable[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
+        # Sync mode generates in-process, one article at a time: no run of it is large enough
+        # for the request list to matter next to the generation itself.
+        requests = list(requests)
         store = self.database.content_store()
         generator = make_generator(self.generator)
         done = {
