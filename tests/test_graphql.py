@@ -76,6 +76,8 @@ def test_launch_with_launchpad_config_and_read_the_result(webserver: Webserver) 
     assert run_tags[tags.TASK] == "alpha"
     assert run_tags[tags.TRIGGER] == tags.TRIGGER_MANUAL
     assert (run_tags[tags.SUBMITTED], run_tags[tags.FAILED]) == ("2", "0")
+    # The launchpad edit set priority 9; the run's priority tag says so once it runs.
+    assert run_tags[tags.DAGSTER_PRIORITY] == "9"
 
     # The same run in the execution log, read from the instance.
     listed = invoke(["executions", "--json", "--task", "alpha"], webserver.env())
@@ -86,9 +88,14 @@ def test_launch_with_launchpad_config_and_read_the_result(webserver: Webserver) 
 
 def test_trigger_command_waits_and_prints_the_result(webserver: Webserver) -> None:  # noqa: F811
     args = ["trigger", "alpha", "--url", webserver.url, "--wait", "--wait-timeout", "240"]
-    result = invoke([*args, "--set", "account_ids=[50]", "--json"], webserver.env())
+    result = invoke(
+        [*args, "--set", "account_ids=[50]", "--set", "priority=9", "--json"], webserver.env()
+    )
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
+    run = webserver.client.execute(RUN_QUERY, {"runId": out["run_id"]})["runOrError"]
+    # alpha's own priority is not 9: the run's queue priority follows the override.
+    assert {t["key"]: t["value"] for t in run["tags"]}[tags.DAGSTER_PRIORITY] == "9"
     assert out["dagster_status"] == "SUCCESS"
     assert out["message"] == "Successfully submitted 1 async tasks for 1 accounts"
     assert list(out["result"]["data"]["account_stats"]) == ["50"]

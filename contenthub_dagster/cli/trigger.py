@@ -16,6 +16,7 @@ from contenthub_dagster.admin.trigger import (
 from contenthub_dagster.cli.output import emit_json, fail
 from contenthub_dagster.cli.result_view import render_result
 from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option
+from contenthub_dagster.defs import tags
 from contenthub_dagster.defs.config import run_config
 from contenthub_dagster.defs.results import result_and_message
 
@@ -57,8 +58,11 @@ def trigger_command(
         fail(str(exc))
     client = DagsterClient(url, timeout)
     try:
+        # The queue orders runs by this tag before any op runs: it must carry the override.
         run_id = client.launch_run(
-            task.key, run_config(params.model_dump(mode="json", exclude_none=True))
+            task.key,
+            run_config(params.model_dump(mode="json", exclude_none=True)),
+            tags={tags.DAGSTER_PRIORITY: str(params.priority)},
         )
         run_url = f"{client.display_url.rstrip('/')}/runs/{run_id}"
         if not wait:

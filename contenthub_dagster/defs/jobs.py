@@ -5,7 +5,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import dagster as dg
 
@@ -62,27 +62,20 @@ def resolve_accounts(
     started_at = time.time()
     problem = generation_queue.preflight()
     if problem is not None:
-        description = f"Task {context.job_name}: {problem}"
-        _to_file(context, logging.ERROR, description)
-        raise dg.Failure(description=description, allow_retries=False)
+        _fail(context, problem)
     try:
         params = validate_params(params_overlay(_task_params(context), config))
     except InvalidParamsError as exc:
-        problems = "; ".join(f"params.{p}" for p in exc.problems)
-        description = f"Task {context.job_name}: invalid params: {problems}"
-        _to_file(context, logging.ERROR, description)
-        raise dg.Failure(description=description, allow_retries=False) from None
+        _fail(context, "invalid params: " + "; ".join(f"params.{p}" for p in exc.problems))
     # Before any account is read or row written: an oversized run fails whole, at validation.
     too_large = run_size_problem(params, get_settings().max_tasks_per_run)
     if too_large is not None:
-        description = f"Task {context.job_name}: {too_large}"
-        _to_file(context, logging.ERROR, description)
-        raise dg.Failure(description=description, allow_retries=False)
+        _fail(context, too_large)
+    _align_priority_tag(context, params.priority)
     try:
         found = accounts.fetch(params.account_ids)
     except AccountsUnavailableError as exc:
-        _to_file(context, logging.ERROR, str(exc))
-        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+        _fail(context, str(exc), retry=True)
     missing = [i for i in params.account_ids if i not in found]
     _log(
         context,
@@ -167,6 +160,19 @@ def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
     observation = account_observation(result, context.job_name)
     if observation is not None:
         context.log_event(observation)
+
+
+def _fail(context: dg.OpExecutionContext, problem: str, *, retry: bool = False) -> NoReturn:
+    """Fail the step with ``Task <key>: <problem>``; only infrastructure failures may retry."""
+    description = f"Task {context.job_name}: {problem}"
+    _to_file(context, logging.ERROR, description)
+    raise dg.Failure(description=description, allow_retries=retry) from None
+
+
+def _align_priority_tag(context: dg.OpExecutionContext, priority: int) -> None:
+    """The run's ``dagster/priority`` says the priority it runs with, overrides included."""
+    if context.run.tags.get(tags.DAGSTER_PRIORITY) != str(priority):
+        context.instance.add_run_tags(context.run_id, {tags.DAGSTER_PRIORITY: str(priority)})
 
 
 def _task_params(context: dg.OpExecutionContext) -> dict[str, Any]:
