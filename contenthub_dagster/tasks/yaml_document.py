@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# CSafeLoader is libyaml's parser with the same (Python) SafeConstructor; not a SafeLoader subclass.
+Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
