@@ -227,3 +227,38 @@ def test_reading_needs_select_only_and_writes_nothing(read_only_url: str, pg_url
     assert [t.key for t in tasks] == ["task_1", "task_2", "task_5", "task_6"]
     assert [e.task for e in errors] == ["task_3"]
     assert snapshot() == before
+
+
+def test_rows_that_used_to_pass_and_then_break_are_errors_of_their_row(pg_url: str) -> None:
+    # A JSON column (unlike jsonb) keeps \u0000; the other rules are the same as for YAML.
+    _create(
+        pg_url,
+        [
+            (1, "好任务", None, "async_content_generation", json.dumps({"account_ids": [49]}),
+             "0 8 * * *", None, None, True),
+            (2, "NUL", None, "async_content_generation",
+             json.dumps({"account_ids": [49], "topics": [{"topic": "a\u0000b"}]}),
+             "0 8 * * *", None, None, True),
+            (3, "太多", None, "async_content_generation",
+             json.dumps({"account_ids": [2**31], "count_per_account": 10**9}),
+             "0 8 * * *", None, None, True),
+            (4, "每90分钟", None, "async_content_generation", json.dumps({"account_ids": [49]}),
+             "*/90 * * * *", None, None, True),
+            (5, "十年", None, "async_content_generation", json.dumps({"account_ids": [49]}),
+             None, 3650, "days", True),
+        ],
+    )  # fmt: skip
+
+    tasks, errors = load_table_tasks(pg_url)
+
+    assert [t.key for t in tasks] == ["task_1"]
+    assert [(e.task, e.field) for e in errors] == [
+        ("task_2", "params.topics.0.topic"),
+        ("task_3", "params.account_ids"),
+        ("task_3", "params.count_per_account"),
+        ("task_4", "cron_expression"),
+        ("task_5", "interval"),
+    ]
+    assert "control character U+0000" in errors[0].reason
+    assert "use interval: 90 with interval_unit: minutes" in errors[3].reason
+    assert errors[4].reason == "interval must be at most 366 days, got 3650 days"

@@ -1,4 +1,4 @@
-"""Interval rules (docs/domain.md §1, §8): singular or plural units, at least a whole minute."""
+"""Interval rules (docs/domain.md §1, §8): singular or plural units, a whole minute to 366 days."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import itertools
 
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 MIN_INTERVAL_SECONDS = 60
+# Longer intervals are a mistake (a year is the longest sensible cadence) and, far enough out,
+# overflow the date arithmetic of next run times.
+MAX_INTERVAL_DAYS = 366
 
 
 def normalize_unit(unit: str) -> str:
@@ -23,6 +26,10 @@ def interval_minutes(interval: int, unit: str) -> int:
     if interval < 1:
         raise ValueError("interval must be a positive integer")
     seconds = interval * UNIT_SECONDS[normalize_unit(unit)]
+    if seconds > MAX_INTERVAL_DAYS * UNIT_SECONDS["day"]:
+        raise ValueError(
+            f"interval must be at most {MAX_INTERVAL_DAYS} days, got {interval} {unit.strip()}"
+        )
     if seconds < MIN_INTERVAL_SECONDS:
         raise ValueError(f"interval must be at least 60 seconds, got {seconds} s")
     if seconds % 60:

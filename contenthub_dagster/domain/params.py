@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,10 +22,27 @@ from contenthub_dagster.domain.problems import (
     InvalidParamsError,
     problems_from_validation_error,
 )
+from contenthub_dagster.domain.texts import (
+    CATEGORY_MAX_LENGTH,
+    KEYWORDS_MAX_LENGTH,
+    MAX_ACCOUNT_ID,
+    TONE_MAX_LENGTH,
+    TOPIC_MAX_LENGTH,
+    plain_text,
+)
 
 MIN_PRIORITY = 1
 MAX_PRIORITY = 10
 DEFAULT_PRIORITY = 5
+# The default per-run task limit; count_per_account can never exceed it (docs/domain.md §2).
+MAX_TASKS_PER_RUN_DEFAULT = 100_000
+
+# Free text: no control characters but newline and tab, at most its column's length (§8).
+PlainText = Annotated[str, AfterValidator(plain_text)]
+TopicText = Annotated[str, Field(max_length=TOPIC_MAX_LENGTH), AfterValidator(plain_text)]
+KeywordsText = Annotated[str, Field(max_length=KEYWORDS_MAX_LENGTH), AfterValidator(plain_text)]
+ToneText = Annotated[str, Field(max_length=TONE_MAX_LENGTH), AfterValidator(plain_text)]
+CategoryText = Annotated[str, Field(max_length=CATEGORY_MAX_LENGTH), AfterValidator(plain_text)]
 
 
 class TopicSpec(BaseModel):
@@ -32,12 +50,14 @@ class TopicSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    topic: str = Field(description="The topic to write about, e.g. 'AI 技术未来趋势'.")
-    keywords: str | None = Field(default=None, description="Comma-separated keywords.")
-    requirements: str | None = Field(
+    topic: TopicText = Field(description="The topic to write about, e.g. 'AI 技术未来趋势'.")
+    keywords: KeywordsText | None = Field(default=None, description="Comma-separated keywords.")
+    requirements: PlainText | None = Field(
         default=None, description="Brief for the writer. Empty: 写一篇关于'<topic>'的文章."
     )
-    tone: str | None = Field(default=None, description="Tone. Empty: the account's description.")
+    tone: ToneText | None = Field(
+        default=None, description="Tone. Empty: the account's description."
+    )
 
     @field_validator("topic")
     @classmethod
@@ -67,9 +87,10 @@ class GenerationParams(BaseModel):
     count_per_account: StrictInt | None = Field(
         default=None,
         gt=0,
+        le=MAX_TASKS_PER_RUN_DEFAULT,
         description="Articles per account. Empty: the number of custom topics, else 1.",
     )
-    category: str | None = Field(
+    category: CategoryText | None = Field(
         default=None,
         description="Content category: 技术, 产品, 运营 or 营销 have their own topic templates.",
     )
@@ -92,6 +113,10 @@ class GenerationParams(BaseModel):
         bad = [v for v in value if v <= 0]
         if bad:
             raise ValueError(f"account ids must be positive integers, got {bad}")
+        too_big = [v for v in value if v > MAX_ACCOUNT_ID]
+        if too_big:
+            shown = ", ".join(str(v) for v in too_big[:3]) + (", …" if len(too_big) > 3 else "")
+            raise ValueError(f"account ids must be at most {MAX_ACCOUNT_ID}, got {shown}")
         return list(dict.fromkeys(value))
 
     @field_validator("category")

@@ -18,6 +18,14 @@ class FieldProblem:
         return f"{self.field}: {self.reason}" if self.field else self.reason
 
 
+class FieldValueError(ValueError):
+    """A ValueError raised by a whole-model check that belongs to one field of the model."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(reason)
+
+
 class InvalidParamsError(ValueError):
     """Params that break one or more rules; carries every problem, not just the first."""
 
@@ -30,7 +38,11 @@ def problems_from_validation_error(exc: ValidationError, prefix: str = "") -> li
     """Flatten a pydantic error into field problems, paths joined with dots."""
     problems = []
     for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"])
+        loc = err["loc"]
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, FieldValueError):
+            loc = (*loc, error.field)
+        path = ".".join(str(part) for part in loc)
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
         reason = err["msg"]

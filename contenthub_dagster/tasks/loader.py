@@ -10,7 +10,7 @@ from contenthub_dagster.domain.params import run_size_problem
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.errors import TaskLoadError
 from contenthub_dagster.tasks.model import ScheduledTask
-from contenthub_dagster.tasks.yaml_source import load_yaml_tasks
+from contenthub_dagster.tasks.yaml_source import load_yaml_tasks_by_file
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def load_catalog(
     errors: list[TaskLoadError] = []
     sources = [str(path)]
 
-    yaml_tasks, yaml_errors = load_yaml_tasks(path)
-    found += [(str(path), task) for task in yaml_tasks]
+    yaml_tasks, yaml_errors = load_yaml_tasks_by_file(path)
+    found += yaml_tasks
     errors += yaml_errors
 
     if tasks_database_url:
@@ -82,10 +82,25 @@ def _drop_colliding_keys(
     found: list[tuple[str, ScheduledTask]],
 ) -> tuple[list[ScheduledTask], list[TaskLoadError]]:
     counts = Counter(task.key for _, task in found)
+    sources: dict[str, list[str]] = {}
+    for source, task in found:
+        sources.setdefault(task.key, []).append(source)
     tasks = [task for _, task in found if counts[task.key] == 1]
     errors = [
-        TaskLoadError(source, task.key, "key", f"{task.key!r} is defined {counts[task.key]} times")
+        TaskLoadError(
+            source,
+            task.key,
+            "key",
+            f"{task.key!r} is defined {counts[task.key]} times: {_places(sources[task.key])}",
+        )
         for source, task in found
         if counts[task.key] > 1
     ]
     return tasks, errors
+
+
+def _places(sources: list[str]) -> str:
+    """Where a key is defined: ``in a.yaml and b.yaml``, ``in a.yaml (2 times)``."""
+    counts = Counter(sources)
+    named = [f"{s} ({n} times)" if n > 1 else s for s, n in counts.items()]
+    return "in " + " and ".join(named)

@@ -17,8 +17,11 @@ from pydantic import (
 )
 
 from contenthub_dagster.domain.cadence import interval_minutes, normalize_unit
-from contenthub_dagster.domain.params import GenerationParams
+from contenthub_dagster.domain.params import GenerationParams, PlainText
+from contenthub_dagster.domain.problems import FieldValueError
+from contenthub_dagster.domain.topics import CATEGORY_SUFFIXES, FALLBACK_SUFFIXES
 from contenthub_dagster.settings import setting_default
+from contenthub_dagster.tasks.job_names import KEY_MAX_LENGTH, KEY_PATTERN, reserved_key_problem
 
 DEFAULT_TIMEZONE: str = setting_default("timezone")
 
@@ -30,14 +33,66 @@ def is_valid_cron(expression: str) -> bool:
     return len(expression.split()) == 5 and croniter.is_valid(expression)
 
 
+# The five cron fields: name, range, what "every N" of it means, the period it repeats in, and
+# the interval unit that does express "every N" (None: no unit fits).
+_CRON_FIELDS: tuple[tuple[str, int, int, str, str, str | None], ...] = (
+    ("minute", 0, 59, "minutes", "hour", "minutes"),
+    ("hour", 0, 23, "hours", "day", "hours"),
+    ("day-of-month", 1, 31, "days", "month", "days"),
+    ("month", 1, 12, "months", "year", None),
+    ("day-of-week", 0, 6, "days", "week", "days"),
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_NAMES = {
+    **{month: i + 1 for i, month in enumerate(_MONTHS)},
+    **{day: i for i, day in enumerate(_WEEKDAYS)},
+}
+
+
+def _cron_value(text: str) -> int | None:
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text)
+    return _CRON_NAMES.get(text)
+
+
+def cron_step_problem(expression: str) -> str | None:
+    """A step wider than the range it steps through fires once, not "every N" (``*/90``)."""
+    for text, (field, low, high, every, period, unit) in zip(
+        expression.split(), _CRON_FIELDS, strict=False
+    ):
+        for part in text.split(","):
+            base, slash, step_text = part.partition("/")
+            if not (slash and step_text.isdigit()):
+                continue
+            step = int(step_text)
+            start, dash, end = base.partition("-")
+            first = low if base == "*" else _cron_value(start)
+            last = _cron_value(end) if dash else high
+            if first is None or last is None or step <= last - first:
+                continue
+            problem = (
+                f"{part!r} in the {field} field ({low}-{high}) fires only at {field} {first} of "
+                f"each {period}, not every {step} {every}: a step wider than its range does not "
+                "carry over"
+            )
+            if unit is not None:
+                problem += (
+                    f"; for every {step} {unit} use interval: {step} with interval_unit: {unit}"
+                )
+            return problem
+    return None
+
+
 class ScheduledTask(BaseModel):
     """One operator-defined task; ``key`` names its Dagster job."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: str = Field(pattern=r"^[A-Za-z0-9_]+$", max_length=200)
-    name: str = Field(min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=255)
+    key: str = Field(pattern=KEY_PATTERN, max_length=KEY_MAX_LENGTH)
+    name: PlainText = Field(min_length=1, max_length=100)
+    description: PlainText | None = Field(default=None, max_length=255)
     task_type: Literal["async_content_generation"] = TASK_TYPE
     cron_expression: str | None = None
     interval: StrictInt | None = None
@@ -45,6 +100,14 @@ class ScheduledTask(BaseModel):
     timezone: str | None = None
     params: GenerationParams
     is_active: StrictBool = True
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        problem = reserved_key_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("cron_expression")
     @classmethod
@@ -54,6 +117,9 @@ class ScheduledTask(BaseModel):
         value = " ".join(value.split())
         if not is_valid_cron(value):
             raise ValueError(f"{value!r} is not a valid 5-field cron expression")
+        problem = cron_step_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("interval_unit")
@@ -81,9 +147,12 @@ class ScheduledTask(BaseModel):
             raise ValueError("set cron_expression, or interval with interval_unit")
         if self.cron_expression is None:
             if self.interval_unit is None:
-                raise ValueError("interval_unit is required with interval")
+                raise FieldValueError("interval_unit", "interval_unit is required with interval")
             assert self.interval is not None
-            interval_minutes(self.interval, self.interval_unit)
+            try:
+                interval_minutes(self.interval, self.interval_unit)
+            except ValueError as exc:
+                raise FieldValueError("interval", str(exc)) from None
         return self
 
     @property
@@ -110,6 +179,13 @@ class ScheduledTask(BaseModel):
             found.append(
                 f"task {self.key}: timezone {self.timezone!r} is ignored for an interval task "
                 "(intervals run in UTC)"
+            )
+        category = self.params.category
+        if category is not None and category not in CATEGORY_SUFFIXES:
+            found.append(
+                f"task {self.key}: category {category!r} is not one of the known categories "
+                f"{', '.join(CATEGORY_SUFFIXES)}; its template topics use the fallback suffixes "
+                f"{', '.join(FALLBACK_SUFFIXES)}"
             )
         return found
 

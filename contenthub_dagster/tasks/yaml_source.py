@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -14,7 +15,8 @@ import yaml
 
 from contenthub_dagster.tasks.errors import TaskCreateError, TaskLoadError
 from contenthub_dagster.tasks.model import ScheduledTask
-from contenthub_dagster.tasks.validation import validate_entry
+from contenthub_dagster.tasks.validation import task_label, validate_entry
+from contenthub_dagster.tasks.yaml_document import DuplicateKey, parse_document
 
 NEW_FILE_HEADER = "# Scheduled content-generation tasks: each entry becomes a job.\ntasks:\n"
 _TASKS_KEY = re.compile(r"^tasks\s*:(?P<rest>.*)$")
@@ -31,22 +33,57 @@ def yaml_files(path: Path) -> list[Path]:
 
 def load_yaml_tasks(path: Path) -> tuple[list[ScheduledTask], list[TaskLoadError]]:
     """Every valid task under ``path``, and an error for every invalid one."""
+    found, errors = load_yaml_tasks_by_file(path)
+    return [task for _, task in found], errors
+
+
+def load_yaml_tasks_by_file(
+    path: Path,
+) -> tuple[list[tuple[str, ScheduledTask]], list[TaskLoadError]]:
+    """Every valid task under ``path`` with the file it is in, and every error.
+
+    A source that defines no task at all (a missing, empty or comments-only file, an empty
+    directory) is an error: it would load nothing and say nothing.
+    """
     if not path.exists():
-        return [], [TaskLoadError(str(path), "", "", "task file not found (set CONTENTHUB_TASKS)")]
-    tasks: list[ScheduledTask] = []
+        return [], [TaskLoadError(str(path), "", "", _missing_reason(path))]
+    files = yaml_files(path)
+    if not files:
+        return [], [TaskLoadError(str(path), "", "", "no *.yaml or *.yml files in the directory")]
+    found: list[tuple[str, ScheduledTask]] = []
     errors: list[TaskLoadError] = []
-    for file in yaml_files(path):
-        found, problems = load_yaml_file(file)
-        tasks += found
+    for file in files:
+        tasks, problems = load_yaml_file(file)
+        found += [(str(file), task) for task in tasks]
         errors += problems
-    return tasks, errors
+    if not found and not errors:
+        where = f"any of its {len(files)} file(s)" if path.is_dir() else "the file"
+        reason = f"no tasks defined in {where} (empty, comments only, or an empty tasks list)"
+        errors.append(TaskLoadError(str(path), "", "tasks", reason))
+    return found, errors
+
+
+def _missing_reason(path: Path) -> str:
+    """Why a path that does not exist as a file cannot be read: a symlink loop, a dangling
+    symlink, or nothing there."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            target = f" (it links to {os.readlink(path)})" if path.is_symlink() else ""
+            return f"symlink loop: its symbolic links lead back to themselves{target}"
+    if path.is_symlink():
+        return f"broken symbolic link to {os.readlink(path)} (no such file)"
+    return "task file not found (set CONTENTHUB_TASKS)"
 
 
 def load_yaml_file(file: Path) -> tuple[list[ScheduledTask], list[TaskLoadError]]:
     """Tasks from one YAML file whose ``tasks:`` key holds a list."""
     source = str(file)
+    if not file.exists():  # a listed directory entry can be a symlink loop or a broken link
+        return [], [TaskLoadError(source, "", "", _missing_reason(file))]
     try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        document, duplicates = parse_document(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -63,14 +100,42 @@ def load_yaml_file(file: Path) -> tuple[list[ScheduledTask], list[TaskLoadError]
     entries = document["tasks"] or []
     if not isinstance(entries, list):
         return [], [TaskLoadError(source, "", "tasks", "must be a list of tasks")]
+    by_entry, file_errors = _duplicates_by_entry(source, duplicates)
+    if any(d.path == () and d.key == "tasks" for d in duplicates):
+        # Which of the tasks lists was meant is unknown: none of them loads.
+        return [], file_errors
     tasks: list[ScheduledTask] = []
-    errors: list[TaskLoadError] = []
+    errors: list[TaskLoadError] = list(file_errors)
     for index, raw in enumerate(entries):
+        if index in by_entry:
+            label = task_label(raw, index)
+            errors += [
+                TaskLoadError(source, label, field, reason) for field, reason in by_entry[index]
+            ]
+            continue
         task, problems = validate_entry(raw, source=source, index=index)
         if task is not None:
             tasks.append(task)
         errors += problems
     return tasks, errors
+
+
+def _duplicates_by_entry(
+    source: str, duplicates: list[DuplicateKey]
+) -> tuple[dict[int, list[tuple[str, str]]], list[TaskLoadError]]:
+    """Repeated keys inside task entries, by entry index as (field, reason); the rest as errors
+    of the file."""
+    by_entry: dict[int, list[tuple[str, str]]] = {}
+    file_errors: list[TaskLoadError] = []
+    for duplicate in duplicates:
+        path = duplicate.path
+        if len(path) >= 2 and path[0] == "tasks" and isinstance(path[1], int):
+            field = ".".join(str(part) for part in (*path[2:], duplicate.key))
+            by_entry.setdefault(path[1], []).append((field, duplicate.reason))
+        else:
+            field = ".".join(str(part) for part in (*path, duplicate.key))
+            file_errors.append(TaskLoadError(source, "", field, duplicate.reason))
+    return by_entry, file_errors
 
 
 def append_task(path: Path, entry: Mapping[str, Any]) -> Path:
