@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contenthub_dagster.domain.params import MAX_TASKS_PER_RUN_DEFAULT
+
 ENV_PREFIX = "CONTENTHUB_"
 EMBEDDED_DATABASE = Path(".contenthub") / "contenthub.db"
 # BullMQ's ``attempts``: one try and two retries, so a lifecycle row's max_retries is 2.
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
         default=30_000, ge=100, description="How often a worker looks for stalled jobs."
     )
     max_tasks_per_run: int = Field(
-        default=100_000,
+        default=MAX_TASKS_PER_RUN_DEFAULT,
         gt=0,
         description="Most generation tasks one run may plan (accounts × count per account).",
     )
