@@ -10,11 +10,8 @@ import sqlalchemy as sa
 
 from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.storage.tables import (
-    content_generation_tasks,
-    content_metadata,
-    generated_contents,
-)
+from contenthub_dagster.storage.schema import ensure_schema
+from contenthub_dagster.storage.tables import content_generation_tasks, generated_contents
 
 PENDING = "pending"
 SUBMITTED = "submitted"
@@ -23,7 +20,6 @@ COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
 # BullMQ's attempts: 3 (issue 2) is one try and two retries; retry_count never exceeds this.
-SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
 DEFAULT_MAX_RETRIES = 2
 
 
@@ -38,12 +34,11 @@ class ContentStore:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create our tables where they are missing; existing ones are left as they are."""
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Runs starting together on a fresh database would otherwise race in CREATE TABLE.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-            content_metadata.create_all(conn, checkfirst=True)
+        """Migrate our tables to the newest revision and check ContentHub's, once per engine.
+
+        Raises storage.schema.SchemaMismatchError when content_generation_tasks lacks a column.
+        """
+        ensure_schema(self.engine)
 
     def statuses(self, task_ids: Iterable[str]) -> dict[str, str]:
         """The lifecycle status of each of these task ids that has a row."""
