@@ -26,6 +26,9 @@ from contenthub_dagster.storage.tables import content_generation_tasks
 # Not Alembic's default ``alembic_version``: ContentHub's database may keep its own revision there.
 VERSION_TABLE = "contenthub_dagster_alembic_version"
 SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
+# Alembic's ``op`` and ``context`` are module-wide proxies: two upgrades running at once in one
+# process (threads, or two databases) would run each other's operations.
+_alembic_guard = threading.Lock()
 # Resolved from the package, so an installed wheel (which has no alembic.ini) finds them too.
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 
@@ -93,7 +96,7 @@ def upgrade_schema(engine: sa.Engine) -> SchemaState:
     A database whose tables the old ``create_all`` made has no version row yet: revision 0001
     creates only missing tables, so it is adopted as it is.
     """
-    with _schema_transaction(engine) as conn:
+    with _alembic_guard, _schema_transaction(engine) as conn:
         previous = _revision(conn)
         command.upgrade(alembic_config(conn), "head")
         revision = _revision(conn)
