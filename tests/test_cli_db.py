@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from contenthub_dagster.cli import main
 from contenthub_dagster.storage.engine import normalize_url
-from contenthub_dagster.storage.schema import VERSION_TABLE
+from contenthub_dagster.storage.schema import VERSION_TABLE, head_revision
+
+HEAD = head_revision()
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -35,7 +37,7 @@ def test_upgrade_and_current_on_postgres(pg_url: str) -> None:
     assert code == 0, err
     report = json.loads(out)
     assert report["previous"] is None
-    assert report["revision"] == report["head"] == "0001"
+    assert report["revision"] == report["head"] == HEAD
     assert report["version_table"] == VERSION_TABLE
     assert report["database"].startswith("postgresql+psycopg://postgres:***@127.0.0.1:5432/")
     assert "s3cret-pw" not in out
@@ -43,17 +45,17 @@ def test_upgrade_and_current_on_postgres(pg_url: str) -> None:
     engine = sa.create_engine(normalize_url(pg_url))
     with engine.connect() as conn:
         stored = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
-        assert list(stored) == ["0001"]
+        assert list(stored) == [HEAD]
     engine.dispose()
 
     code, out, err = run("current", "--database-url", url)
     assert code == 0, err
     assert "postgres:***@127.0.0.1" in out and "s3cret-pw" not in out
-    assert "revision: 0001 (head)" in out
+    assert f"revision: {HEAD} (head)" in out
 
     code, out, err = run("upgrade", "--database-url", url)
     assert code == 0, err
-    assert "revision: 0001 (already the newest)" in out
+    assert f"revision: {HEAD} (already the newest)" in out
 
 
 def test_upgrade_defaults_to_the_environment_then_the_embedded_file(
@@ -63,7 +65,7 @@ def test_upgrade_defaults_to_the_environment_then_the_embedded_file(
     assert code == 0, err
     embedded = clean_env / ".contenthub" / "contenthub.db"
     assert f"database: sqlite:///{embedded}" in out
-    assert "revision: none -> 0001" in out
+    assert f"revision: none -> {HEAD}" in out
     assert VERSION_TABLE in sa.inspect(sa.create_engine(f"sqlite:///{embedded}")).get_table_names()
 
     other = clean_env / "other.db"

@@ -24,6 +24,7 @@ from contenthub_dagster.storage.schema import (
 from contenthub_dagster.storage.tables import content_generation_tasks, content_metadata
 
 OUR_TABLES = {"content_generation_tasks", "generated_contents"}
+HEAD = head_revision()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,21 +52,20 @@ def test_fresh_database_upgraded_to_head(engine: sa.Engine) -> None:
 
     state = upgrade_schema(engine)
 
-    assert head_revision() == "0001"
-    assert (state.previous, state.revision, state.head) == (None, "0001", "0001")
+    assert (state.previous, state.revision, state.head) == (None, HEAD, HEAD)
     tables = set(sa.inspect(engine).get_table_names())
     assert {*OUR_TABLES, VERSION_TABLE} <= tables
     # Never Alembic's default table, and never ContentHub's accounts outside the demo database.
     assert "alembic_version" not in tables
     assert "accounts" not in tables
-    assert versions(engine) == ["0001"]
+    assert versions(engine) == [HEAD]
     assert current_revision(engine).up_to_date
     indexes = {i["name"] for i in sa.inspect(engine).get_indexes("generated_contents")}
     assert {"ix_generated_contents_account_id", "ix_generated_contents_status"} <= indexes
 
     again = upgrade_schema(engine)
-    assert (again.previous, again.revision) == ("0001", "0001")
-    assert versions(engine) == ["0001"]
+    assert (again.previous, again.revision) == (HEAD, HEAD)
+    assert versions(engine) == [HEAD]
 
 
 def test_head_matches_tables_py(engine: sa.Engine) -> None:
@@ -91,7 +91,7 @@ def test_someone_elses_alembic_version_is_left_alone(engine: sa.Engine) -> None:
     upgrade_schema(engine)
 
     assert versions(engine, "alembic_version") == ["contenthub_9f3e2a"]
-    assert versions(engine) == ["0001"]
+    assert versions(engine) == [HEAD]
     assert set(sa.inspect(engine).get_table_names()) >= OUR_TABLES
 
 
@@ -115,7 +115,7 @@ def test_database_made_by_the_old_create_all_is_adopted(engine: sa.Engine) -> No
 
     ContentStore(engine).ensure_schema()
 
-    assert versions(engine) == ["0001"]
+    assert versions(engine) == [HEAD]
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM generated_contents")).scalar() == 1
         assert conn.execute(sa.text("SELECT count(*) FROM content_generation_tasks")).scalar() == 1
@@ -241,7 +241,7 @@ def test_processes_starting_together_on_a_fresh_database_all_succeed(
     engine = sa.create_engine(db_url)
     try:
         assert set(sa.inspect(engine).get_table_names()) >= OUR_TABLES
-        assert versions(engine) == ["0001"]
+        assert versions(engine) == [HEAD]
     finally:
         engine.dispose()
 
@@ -267,7 +267,7 @@ def test_threads_upgrading_different_databases_at_once(tmp_path: Path) -> None:
     try:
         assert errors == []
         for engine in engines:
-            assert versions(engine) == ["0001"]
+            assert versions(engine) == [HEAD]
             assert set(sa.inspect(engine).get_table_names()) >= OUR_TABLES
     finally:
         for engine in engines:
