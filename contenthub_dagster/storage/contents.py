@@ -13,11 +13,8 @@ from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.chunks import chunked
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.settings import GENERATION_MAX_RETRIES
-from contenthub_dagster.storage.tables import (
-    content_generation_tasks,
-    content_metadata,
-    generated_contents,
-)
+from contenthub_dagster.storage.schema import ensure_schema
+from contenthub_dagster.storage.tables import content_generation_tasks, generated_contents
 
 PENDING = "pending"
 SUBMITTED = "submitted"
@@ -25,7 +22,6 @@ PROCESSING = "processing"
 COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
-SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
 # Ids per IN list and rows per INSERT. PostgreSQL takes at most 65,535 bound parameters per
 # statement; an insert row binds 13, so 1,000 rows (13,000) and 5,000 ids stay far below it
 # while keeping round trips few (100,000 tasks: 20 selects, 100 inserts).
@@ -44,12 +40,11 @@ class ContentStore:
         self.engine = engine
 
     def ensure_schema(self) -> None:
-        """Create our tables where they are missing; existing ones are left as they are."""
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Runs starting together on a fresh database would otherwise race in CREATE TABLE.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-            content_metadata.create_all(conn, checkfirst=True)
+        """Migrate our tables to the newest revision and check ContentHub's, once per engine.
+
+        Raises storage.schema.SchemaMismatchError when content_generation_tasks lacks a column.
+        """
+        ensure_schema(self.engine)
 
     def statuses(self, task_ids: Iterable[str]) -> dict[str, str]:
         """The lifecycle status of each of these task ids that has a row.
