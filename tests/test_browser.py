@@ -12,6 +12,8 @@ from tests.conftest import REPO_ROOT
 from tests.processes import wait_until
 from tests.webserver import Webserver, webserver  # noqa: F401  (the shared fixture)
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 CHROMIUM_FLAGS = [
     "--headless",

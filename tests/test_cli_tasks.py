@@ -16,6 +16,8 @@ from contenthub_dagster.cli import main
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import TASKS_YAML, invoke
 
+pytestmark = pytest.mark.unit
+
 UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens there
 
 

@@ -1,10 +1,14 @@
 """Per-account processing and the result dict of docs/domain.md §4."""
 
+import pytest
+
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.params import validate_params
 from contenthub_dagster.domain.planning import plan_accounts
 from contenthub_dagster.domain.results import SubmitOutcome, account_stats_markdown, build_result
 from contenthub_dagster.domain.task_ids import generation_task_id
+
+pytestmark = pytest.mark.unit
 
 ACCOUNTS = {
     49: Account(49, "车界显眼包", "汽车", True),

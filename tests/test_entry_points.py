@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+
+pytestmark = pytest.mark.e2e
 
 
 def test_dagster_job_execute_on_embedded_defaults(tmp_path: Path, shipped_tasks: Path) -> None:

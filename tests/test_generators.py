@@ -32,6 +32,8 @@ from tests.fake_services import (
     serving,
 )
 
+pytestmark = pytest.mark.unit
+
 API_KEY = "sk-test-0123456789abcdef"
 
 

@@ -23,6 +23,8 @@ from contenthub_dagster.domain.cadence import interval_slot
 from contenthub_dagster.tasks.loader import TaskCatalog
 from tests.scheduling_support import AlertServer, catalog_of, task_entry
 
+pytestmark = pytest.mark.unit
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
 # A Friday morning in Shanghai.

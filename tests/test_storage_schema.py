@@ -2,10 +2,13 @@
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from contenthub_dagster.storage.contents import ContentStore
 from contenthub_dagster.storage.engine import normalize_url
+
+pytestmark = pytest.mark.unit
 
 
 def test_concurrent_first_runs_create_tables_once(pg_url: str) -> None:

@@ -41,6 +41,8 @@ from tests.worker_harness import (
     worker_env,
 )
 
+pytestmark = pytest.mark.e2e
+
 FAST_BACKOFF_MS = 200
 WAIT = 90.0  # upper bound of any single wait; nothing here should come close
 
