@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.processes import wait_until
 from tests.webserver import Webserver, webserver  # noqa: F401  (the shared fixture)
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
+pytestmark = pytest.mark.browser
+
+# Where screenshots go: this directory when set (CI keeps it), else the test's own tmp_path.
+ARTIFACTS_ENV = "CONTENTHUB_TEST_ARTIFACTS"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -85,8 +88,9 @@ def test_run_page_shows_the_result_table(
     assert "account_stats" in dom and "Show Markdown" in dom and "Show JSON" in dom
     assert dom.count("account_submissions") >= 2
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / f"run-{finished_run}.png"
+    artifacts = Path(os.environ.get(ARTIFACTS_ENV) or tmp_path / "artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    screenshot = artifacts / f"run-{finished_run}.png"
     chromium(url, profile, f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 10_000
     with capsys.disabled():

@@ -26,6 +26,7 @@ def with_password(pg_url: str) -> str:
     return pg_url.replace("postgres@", "postgres:s3cret-pw@", 1)
 
 
+@pytest.mark.unit
 def test_upgrade_and_current_on_postgres(pg_url: str) -> None:
     url = with_password(pg_url)
 
@@ -58,6 +59,7 @@ def test_upgrade_and_current_on_postgres(pg_url: str) -> None:
     assert f"revision: {HEAD} (already the newest)" in out
 
 
+@pytest.mark.unit
 def test_upgrade_defaults_to_the_environment_then_the_embedded_file(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,6 +78,7 @@ def test_upgrade_defaults_to_the_environment_then_the_embedded_file(
     assert json.loads(out)["revision"] is None
 
 
+@pytest.mark.unit
 def test_upgrade_fails_clearly_on_contenthub_table_without_our_columns(pg_url: str) -> None:
     engine = sa.create_engine(normalize_url(pg_url))
     with engine.begin() as conn:
@@ -95,6 +98,7 @@ def test_upgrade_fails_clearly_on_contenthub_table_without_our_columns(pg_url: s
     assert "s3cret-pw" not in err
 
 
+@pytest.mark.unit
 def test_unreachable_database_is_one_error_line(clean_env: Path) -> None:
     url = "postgresql://postgres:s3cret-pw@127.0.0.1:5432/no_such_database_here"
     code, _, err = run("current", "--database-url", url)
@@ -104,6 +108,7 @@ def test_unreachable_database_is_one_error_line(clean_env: Path) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e  # a fresh interpreter
 def test_db_command_module_imports_no_dagster() -> None:
     # The cli package's __init__ registers every command (some need Dagster), so load db.py
     # and what it imports without running that __init__.

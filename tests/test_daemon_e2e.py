@@ -26,6 +26,8 @@ from dagster._core.scheduler.instigation import InstigatorType
 from tests.scheduling_support import AlertServer, task_entry, write_tasks
 from tests.services import postgres_database
 
+pytestmark = pytest.mark.daemon
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 150
 # Long enough for the daemon to (wrongly) start a queued second run of the same task.

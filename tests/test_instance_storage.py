@@ -7,6 +7,8 @@ import yaml
 from contenthub_dagster.defs.instance_storage import dagster_storage_url
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("url", "expected"),

@@ -26,6 +26,8 @@ from contenthub_dagster.storage.tables import content_generation_tasks, content_
 OUR_TABLES = {"content_generation_tasks", "generated_contents"}
 HEAD = head_revision()
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -10,6 +10,8 @@ from contenthub_dagster.cli import main
 from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 
+pytestmark = pytest.mark.unit
+
 MIXED = """
 tasks:
   - key: good_one
