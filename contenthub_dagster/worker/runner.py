@@ -124,7 +124,8 @@ async def _connect(config: WorkerConfig) -> tuple[ContentStore, Generator, aiore
     except ValueError as exc:
         raise WorkerSetupError(str(exc)) from exc
     try:
-        store = await asyncio.to_thread(open_store, config.database_url)
+        # Each job in hand uses at most one connection at a time on its generation thread.
+        store = await asyncio.to_thread(open_store, config.database_url, config.concurrency)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise WorkerSetupError(
