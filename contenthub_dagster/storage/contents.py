@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.settings import GENERATION_MAX_RETRIES
+from contenthub_dagster.storage.engine import retry_on_disconnect
 from contenthub_dagster.storage.tables import (
     content_generation_tasks,
     content_metadata,
@@ -24,10 +26,35 @@ COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
 SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
+# Statuses a worker attempt may still take the row from; the others are final.
+OPEN = (PENDING, SUBMITTED, PROCESSING)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AttemptClaim:
+    """What an attempt writes into its task's row when it takes it (status ``processing``)."""
+
+    task_id: str
+    retry_count: int
+    started_at: datetime
+    timeout_at: datetime
+
+    @classmethod
+    def starting_now(cls, task_id: str, attempt: int, timeout_seconds: float) -> AttemptClaim:
+        """The claim of attempt number ``attempt`` (from 1), its clock starting now."""
+        now = _now()
+        return cls(task_id, max(attempt - 1, 0), now, now + timedelta(seconds=timeout_seconds))
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "timeout_at": self.timeout_at,
+            "retry_count": self.retry_count,
+        }
 
 
 class ContentStore:
@@ -35,7 +62,10 @@ class ContentStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        # Reads run without a transaction: one round trip, nothing to roll back on return.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
 
+    @retry_on_disconnect
     def ensure_schema(self) -> None:
         """Create our tables where they are missing; existing ones are left as they are."""
         with self.engine.begin() as conn:
@@ -44,6 +74,7 @@ class ContentStore:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
             content_metadata.create_all(conn, checkfirst=True)
 
+    @retry_on_disconnect
     def statuses(self, task_ids: Iterable[str]) -> dict[str, str]:
         """The lifecycle status of each of these task ids that has a row."""
         ids = list(task_ids)
@@ -52,13 +83,14 @@ class ContentStore:
         query = sa.select(
             content_generation_tasks.c.task_id, content_generation_tasks.c.status
         ).where(content_generation_tasks.c.task_id.in_(ids))
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return {row.task_id: row.status for row in conn.execute(query)}
 
     def status(self, task_id: str) -> str | None:
         """The lifecycle status of one task, or None when it has no row."""
         return self.statuses([task_id]).get(task_id)
 
+    @retry_on_disconnect
     def record_submitted(
         self,
         requests: Sequence[GenerationRequest],
@@ -101,22 +133,33 @@ class ContentStore:
             error_message=None,
         )
 
-    def complete(self, request: GenerationRequest, article: Article) -> bool:
+    def claim(self, claim: AttemptClaim) -> bool:
+        """Mark a task processing for this attempt, unless its row is final already."""
+        return self._update(
+            claim.task_id,
+            content_generation_tasks.c.status.in_(OPEN),
+            status=PROCESSING,
+            error_message=None,
+            **claim.values(),
+        )
+
+    @retry_on_disconnect
+    def complete(
+        self, request: GenerationRequest, article: Article, claim: AttemptClaim | None = None
+    ) -> bool:
         """Store the article and close the lifecycle row, in one transaction.
 
         Only an attempt that still owns the row (status ``processing``) may close it: an attempt
         that was timed out, handed back to the queue or cancelled meanwhile stores nothing and
         gets False, so no task ever ends with two outcomes.
+
+        With ``claim`` the attempt also takes the row in the same transaction (see
+        :meth:`_closing`); its caller then guarantees it was not abandoned meanwhile.
         """
         now = _now()
         with self.engine.begin() as conn:
             closed = conn.execute(
-                content_generation_tasks.update()
-                .where(
-                    content_generation_tasks.c.task_id == request.task_id,
-                    content_generation_tasks.c.status == PROCESSING,
-                )
-                .values(
+                self._closing(request.task_id, claim).values(
                     status=COMPLETED,
                     completed_at=now,
                     error_message=None,
@@ -147,6 +190,18 @@ class ContentStore:
                 )
         return True
 
+    def _closing(self, task_id: str, claim: AttemptClaim | None) -> sa.Update:
+        """The update that closes a row: from ``processing``, or, for an attempt that claims
+        the row in its closing transaction, from any status not final yet."""
+        tasks = content_generation_tasks
+        if claim is None:
+            return tasks.update().where(tasks.c.task_id == task_id, tasks.c.status == PROCESSING)
+        return (
+            tasks.update()
+            .where(tasks.c.task_id == task_id, tasks.c.status.in_(OPEN))
+            .values(**claim.values())
+        )
+
     def fail(
         self,
         task_id: str,
@@ -154,13 +209,17 @@ class ContentStore:
         status: str = FAILED,
         *,
         from_statuses: Sequence[str] | None = None,
+        claim: AttemptClaim | None = None,
     ) -> bool:
         """Record a failed or timed-out attempt (``status`` stays processing while retrying).
 
         ``from_statuses`` limits the update to rows in one of those statuses; a completed row is
-        never touched. Returns whether a row was updated.
+        never touched. ``claim`` writes the attempt's start, deadline and retry count too (for
+        an attempt that had not claimed the row yet). Returns whether a row was updated.
         """
         values: dict[str, Any] = {"status": status, "error_message": error[:2000]}
+        if claim is not None:
+            values.update(claim.values())
         if status in (FAILED, TIMEOUT):
             values["completed_at"] = _now()
         where = [content_generation_tasks.c.status != COMPLETED]
@@ -169,14 +228,15 @@ class ContentStore:
         return self._update(task_id, *where, **values)
 
     def requeue(self, task_id: str, note: str) -> bool:
-        """Hand a processing task back to the queue: its row is ``submitted`` again."""
+        """Hand a task back to the queue: its row, unless final, is ``submitted`` again."""
         return self._update(
             task_id,
-            content_generation_tasks.c.status == PROCESSING,
+            content_generation_tasks.c.status.in_(OPEN),
             status=SUBMITTED,
             error_message=note[:2000],
         )
 
+    @retry_on_disconnect
     def _update(self, task_id: str, *conditions: Any, **values: Any) -> bool:
         with self.engine.begin() as conn:
             result = conn.execute(
