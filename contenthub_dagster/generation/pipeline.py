@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -48,6 +49,8 @@ class OwnedAttempt:
         self.task_id = task_id
         self.attempt = attempt
         self.claim_values: AttemptClaim | None = None
+        # When a thread took the attempt, on the monotonic clock (the event loop's too).
+        self.began: float | None = None
         self._lock = threading.Lock()
         self._open = True
         self._claimed = False
@@ -55,6 +58,7 @@ class OwnedAttempt:
     def start(self, timeout_seconds: float) -> None:
         """The attempt's clock starts: from now, for ``timeout_seconds``."""
         self.claim_values = AttemptClaim.starting_now(self.task_id, self.attempt, timeout_seconds)
+        self.began = time.monotonic()
 
     def claim(self) -> bool:
         """Show the attempt as ``processing`` now, unless it has written its outcome already."""

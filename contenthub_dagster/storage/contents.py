@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.messages import GenerationRequest
@@ -28,10 +30,64 @@ TIMEOUT = "timeout"
 SCHEMA_LOCK = 0x436F6E74656E74  # an arbitrary key of our own for pg_advisory_xact_lock
 # Statuses a worker attempt may still take the row from; the others are final.
 OPEN = (PENDING, SUBMITTED, PROCESSING)
+_PG = postgresql.dialect()
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# ``status IN ('pending', 'submitted', 'processing')`` rendered inline: no expanding parameter
+# to render again on every execution.
+_IS_OPEN = content_generation_tasks.c.status.in_([sa.literal_column(f"'{s}'") for s in OPEN])
+
+
+def _article_row(request: GenerationRequest, article: Article, now: datetime) -> dict[str, Any]:
+    """The ``generated_contents`` row of a completed task."""
+    return {
+        "task_id": request.task_id,
+        "account_id": request.account_id,
+        "scheduled_task": request.scheduled_task,
+        "topic": request.topic,
+        "category": request.category,
+        "title": article.title,
+        "body": article.body,
+        "status": content_status(request.auto_approve),
+        "generator": article.generator,
+        "created_at": now,
+    }
+
+
+@functools.cache
+def _one_statement_complete(columns: tuple[str, ...]) -> sa.TextClause:
+    """PostgreSQL: take and close an open row and, if that happened, insert its article (unless
+    one exists); returns how many rows were closed (0 or 1). Built once per article column set.
+    """
+    tasks, contents = content_generation_tasks, generated_contents
+    open_statuses = ", ".join(f"'{s}'" for s in OPEN)
+    # Typed: PostgreSQL would read an untyped parameter in a SELECT list as text.
+    values = ", ".join(f"CAST(:a_{c} AS {contents.c[c].type.compile(_PG)})" for c in columns)
+    sql = f"""
+        WITH closed AS (
+            UPDATE {tasks.name}
+            SET status = '{COMPLETED}', completed_at = :completed_at, error_message = NULL,
+                result = :result, started_at = :started_at, timeout_at = :timeout_at,
+                retry_count = :retry_count
+            WHERE task_id = :task_id AND status IN ({open_statuses})
+            RETURNING task_id
+        ), stored AS (
+            INSERT INTO {contents.name} ({", ".join(columns)})
+            SELECT {values}
+            FROM closed
+            ON CONFLICT (task_id) DO NOTHING
+            RETURNING id
+        )
+        SELECT count(*) FROM closed
+    """
+    return sa.text(sql).bindparams(
+        sa.bindparam("result", type_=tasks.c.result.type),
+        *(sa.bindparam(f"a_{c}", type_=contents.c[c].type) for c in columns),
+    )
 
 
 @dataclass(frozen=True)
@@ -62,8 +118,9 @@ class ContentStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        # Reads run without a transaction: one round trip, nothing to roll back on return.
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Single statements (reads, the worker's closing write) run without an explicit
+        # transaction: one round trip each, no BEGIN/COMMIT/ROLLBACK around them.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @retry_on_disconnect
     def ensure_schema(self) -> None:
@@ -83,12 +140,18 @@ class ContentStore:
         query = sa.select(
             content_generation_tasks.c.task_id, content_generation_tasks.c.status
         ).where(content_generation_tasks.c.task_id.in_(ids))
-        with self._reader.connect() as conn:
+        with self._autocommit.connect() as conn:
             return {row.task_id: row.status for row in conn.execute(query)}
 
+    @retry_on_disconnect
     def status(self, task_id: str) -> str | None:
         """The lifecycle status of one task, or None when it has no row."""
-        return self.statuses([task_id]).get(task_id)
+        # Plain equality, not statuses()' IN list: this runs once per job, and an expanding
+        # IN costs several times more CPU to render.
+        tasks = content_generation_tasks
+        query = sa.select(tasks.c.status).where(tasks.c.task_id == task_id)
+        with self._autocommit.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
 
     @retry_on_disconnect
     def record_submitted(
@@ -156,6 +219,8 @@ class ContentStore:
         With ``claim`` the attempt also takes the row in the same transaction (see
         :meth:`_closing`); its caller then guarantees it was not abandoned meanwhile.
         """
+        if claim is not None and self.engine.dialect.name == "postgresql":
+            return self._complete_in_one_statement(request, article, claim)
         now = _now()
         with self.engine.begin() as conn:
             closed = conn.execute(
@@ -175,20 +240,27 @@ class ContentStore:
             ).first()
             if exists is None:
                 conn.execute(
-                    generated_contents.insert().values(
-                        task_id=request.task_id,
-                        account_id=request.account_id,
-                        scheduled_task=request.scheduled_task,
-                        topic=request.topic,
-                        category=request.category,
-                        title=article.title,
-                        body=article.body,
-                        status=content_status(request.auto_approve),
-                        generator=article.generator,
-                        created_at=now,
-                    )
+                    generated_contents.insert().values(**_article_row(request, article, now))
                 )
         return True
+
+    def _complete_in_one_statement(
+        self, request: GenerationRequest, article: Article, claim: AttemptClaim
+    ) -> bool:
+        """:meth:`complete` with a claim, on PostgreSQL: take the row, close it and store the
+        article in a single statement, which is its own transaction (one round trip)."""
+        now = _now()
+        row = _article_row(request, article, now)
+        params = {
+            **{f"a_{name}": value for name, value in row.items()},
+            "task_id": request.task_id,
+            "completed_at": now,
+            "result": article.summary(),
+            **claim.values(),
+        }
+        with self._autocommit.connect() as conn:
+            closed = conn.execute(_one_statement_complete(tuple(row)), params).scalar_one()
+        return bool(closed)
 
     def _closing(self, task_id: str, claim: AttemptClaim | None) -> sa.Update:
         """The update that closes a row: from ``processing``, or, for an attempt that claims
@@ -196,11 +268,7 @@ class ContentStore:
         tasks = content_generation_tasks
         if claim is None:
             return tasks.update().where(tasks.c.task_id == task_id, tasks.c.status == PROCESSING)
-        return (
-            tasks.update()
-            .where(tasks.c.task_id == task_id, tasks.c.status.in_(OPEN))
-            .values(**claim.values())
-        )
+        return tasks.update().where(tasks.c.task_id == task_id, _IS_OPEN).values(**claim.values())
 
     def fail(
         self,

@@ -15,7 +15,6 @@ attempt (:class:`OwnedAttempt`), so an abandoned attempt stores nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import threading
@@ -55,10 +54,13 @@ CLAIM_AFTER_SECONDS = 1.0
 
 @dataclass
 class _InHand:
-    """A job this worker holds; setting ``give_back`` returns it to the queue."""
+    """A job this worker holds; resolving ``give_back`` returns it to the queue."""
 
     task_id: str
-    give_back: asyncio.Event = field(default_factory=asyncio.Event)
+    # A future, not an Event: waiting on it needs no task of its own.
+    give_back: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class JobProcessor:
@@ -99,7 +101,8 @@ class JobProcessor:
     def give_back_all(self) -> None:
         """Return every held job to the queue as soon as its processor notices."""
         for handle in self._in_hand.values():
-            handle.give_back.set()
+            if not handle.give_back.done():
+                handle.give_back.set_result(None)
 
     async def settle(self, timeout: float) -> None:
         """Wait (bounded) for bookkeeping started from BullMQ events."""
@@ -146,60 +149,46 @@ class JobProcessor:
         attempts: int,
         handle: _InHand,
     ) -> dict[str, Any]:
-        if handle.give_back.is_set():
+        give_back = handle.give_back
+        if give_back.done():
             return await self._give_back(job, token, request, None)
         loop = asyncio.get_running_loop()
-        started = asyncio.Event()
         owned = OwnedAttempt(self.store, request.task_id, attempt)
-        future = loop.run_in_executor(
-            self.executor, self._run, request, owned, attempts, loop, started
-        )
-        give_back = asyncio.ensure_future(handle.give_back.wait())
-        start_wait = asyncio.ensure_future(started.wait())
-        try:
-            # The clock starts when a thread takes the attempt, not while it waits for one.
-            await asyncio.wait({future, give_back, start_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if not future.done() and not give_back.done():
-                deadline = loop.time() + self.timeout_seconds
-                await asyncio.wait(
-                    {future, give_back},
-                    timeout=min(CLAIM_AFTER_SECONDS, self.timeout_seconds),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if not future.done() and not give_back.done():
+        future = loop.run_in_executor(self.executor, self._run, request, owned, attempts)
+        claimed = False
+        while not future.done() and not give_back.done():
+            # The clock starts when a thread takes the attempt (``owned.began``, on the loop's
+            # monotonic clock), not while it waits for one; the thread sends no signal for it.
+            now = loop.time()
+            if owned.began is None:
+                wake = now + min(CLAIM_AFTER_SECONDS, self.timeout_seconds)
+            else:
+                deadline = owned.began + self.timeout_seconds
+                if now >= deadline:
+                    break
+                if not claimed and now >= owned.began + CLAIM_AFTER_SECONDS:
                     self._in_background(asyncio.to_thread(owned.claim), "showing an attempt")
-                    await asyncio.wait(
-                        {future, give_back},
-                        timeout=max(deadline - loop.time(), 0.0),
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-            if not future.done() and not await asyncio.to_thread(owned.abandon):
-                await asyncio.wait({future})  # it has just written its outcome
-            if future.done():
-                return await self._outcome(request, future, owned, attempts)
-            _abandon(future)
-            if give_back.done():
-                return await self._give_back(job, token, request, owned)
-            return await self._time_out(request, owned)
-        finally:
-            give_back.cancel()
-            start_wait.cancel()
+                    claimed = True
+                wake = deadline if claimed else min(owned.began + CLAIM_AFTER_SECONDS, deadline)
+            await asyncio.wait(
+                {future, give_back}, timeout=max(wake - now, 0.0), return_when="FIRST_COMPLETED"
+            )
+        if not future.done() and not await asyncio.to_thread(owned.abandon):
+            await asyncio.wait({future})  # it has just written its outcome
+        if future.done():
+            return await self._outcome(request, future, owned, attempts)
+        _abandon(future)
+        if give_back.done():
+            return await self._give_back(job, token, request, owned)
+        return await self._time_out(request, owned)
 
     def _run(
-        self,
-        request: GenerationRequest,
-        owned: OwnedAttempt,
-        attempts: int,
-        loop: asyncio.AbstractEventLoop,
-        started: asyncio.Event,
+        self, request: GenerationRequest, owned: OwnedAttempt, attempts: int
     ) -> Article | None:
         """The attempt on its thread; None when the task was completed before."""
         with self._busy_lock:
             self._busy_threads += 1
         try:
-            # The loop may be gone already when the process is exiting.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(started.set)
             owned.start(self.timeout_seconds)
             status = self.store.status(request.task_id)
             if status == COMPLETED:
