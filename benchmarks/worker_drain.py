@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import statistics
 import tempfile
 import time
@@ -41,6 +40,7 @@ from contenthub_dagster.storage.database import open_store
 from contenthub_dagster.storage.engine import engine_for
 from contenthub_dagster.storage.tables import content_generation_tasks, generated_contents
 from contenthub_dagster.worker.config import REDIS_TIMEOUT_SECONDS, WorkerConfig
+from contenthub_dagster.worker.logs import start_worker_logging, stop_worker_logging
 from contenthub_dagster.worker.processor import JobProcessor
 
 reference_metadata = sa.MetaData()
@@ -222,13 +222,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
 
-    # The worker logs a line per job, as in production; into a file, not the terminal.
-    log_file = Path(tempfile.mkdtemp()) / "worker.log"
-    logging.basicConfig(
-        filename=log_file,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # The worker logs a line per job as `contenthub-dagster worker` does, into a file here.
+    log_file = (Path(tempfile.mkdtemp()) / "worker.log").open("w", encoding="utf-8")
+    start_worker_logging(log_file)
     prefix = f"chd-bench-{uuid.uuid4().hex[:8]}"
     with own_database(args.pg_admin_url) as database_url:
         try:
@@ -268,6 +264,8 @@ def main() -> None:
             engine_for(database_url).dispose()
             for size in args.concurrency:
                 engine_for(database_url, size).dispose()
+            stop_worker_logging()
+            log_file.close()
 
 
 if __name__ == "__main__":
