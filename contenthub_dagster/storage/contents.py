@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.settings import GENERATION_MAX_RETRIES
-from contenthub_dagster.storage.engine import retry_on_disconnect
+from contenthub_dagster.storage.engine import error_reason, retry_on_disconnect
 from contenthub_dagster.storage.tables import (
     content_generation_tasks,
     content_metadata,
     generated_contents,
 )
+
+log = logging.getLogger("contenthub_dagster.storage")
 
 PENDING = "pending"
 SUBMITTED = "submitted"
@@ -58,22 +63,25 @@ def _article_row(request: GenerationRequest, article: Article, now: datetime) ->
     }
 
 
+_STATUS_SQL = f"SELECT status FROM {content_generation_tasks.name} WHERE task_id = %s"
+
+
 @functools.cache
-def _one_statement_complete(columns: tuple[str, ...]) -> sa.TextClause:
+def _one_statement_complete(columns: tuple[str, ...]) -> str:
     """PostgreSQL: take and close an open row and, if that happened, insert its article (unless
     one exists); returns how many rows were closed (0 or 1). Built once per article column set.
     """
     tasks, contents = content_generation_tasks, generated_contents
     open_statuses = ", ".join(f"'{s}'" for s in OPEN)
     # Typed: PostgreSQL would read an untyped parameter in a SELECT list as text.
-    values = ", ".join(f"CAST(:a_{c} AS {contents.c[c].type.compile(_PG)})" for c in columns)
-    sql = f"""
+    values = ", ".join(f"CAST(%(a_{c})s AS {contents.c[c].type.compile(_PG)})" for c in columns)
+    return f"""
         WITH closed AS (
             UPDATE {tasks.name}
-            SET status = '{COMPLETED}', completed_at = :completed_at, error_message = NULL,
-                result = :result, started_at = :started_at, timeout_at = :timeout_at,
-                retry_count = :retry_count
-            WHERE task_id = :task_id AND status IN ({open_statuses})
+            SET status = '{COMPLETED}', completed_at = %(completed_at)s, error_message = NULL,
+                result = CAST(%(result)s AS JSON), started_at = %(started_at)s,
+                timeout_at = %(timeout_at)s, retry_count = %(retry_count)s
+            WHERE task_id = %(task_id)s AND status IN ({open_statuses})
             RETURNING task_id
         ), stored AS (
             INSERT INTO {contents.name} ({", ".join(columns)})
@@ -84,10 +92,6 @@ def _one_statement_complete(columns: tuple[str, ...]) -> sa.TextClause:
         )
         SELECT count(*) FROM closed
     """
-    return sa.text(sql).bindparams(
-        sa.bindparam("result", type_=tasks.c.result.type),
-        *(sa.bindparam(f"a_{c}", type_=contents.c[c].type) for c in columns),
-    )
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class ContentStore:
         # Single statements (reads, the worker's closing write) run without an explicit
         # transaction: one round trip each, no BEGIN/COMMIT/ROLLBACK around them.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._on_postgresql = engine.dialect.driver == "psycopg"
 
     @retry_on_disconnect
     def ensure_schema(self) -> None:
@@ -148,6 +153,9 @@ class ContentStore:
         """The lifecycle status of one task, or None when it has no row."""
         # Plain equality, not statuses()' IN list: this runs once per job, and an expanding
         # IN costs several times more CPU to render.
+        if self._on_postgresql:
+            row = self._on_driver(_STATUS_SQL, (task_id,))
+            return None if row is None else str(row[0])
         tasks = content_generation_tasks
         query = sa.select(tasks.c.status).where(tasks.c.task_id == task_id)
         with self._autocommit.connect() as conn:
@@ -219,7 +227,7 @@ class ContentStore:
         With ``claim`` the attempt also takes the row in the same transaction (see
         :meth:`_closing`); its caller then guarantees it was not abandoned meanwhile.
         """
-        if claim is not None and self.engine.dialect.name == "postgresql":
+        if claim is not None and self._on_postgresql:
             return self._complete_in_one_statement(request, article, claim)
         now = _now()
         with self.engine.begin() as conn:
@@ -255,12 +263,40 @@ class ContentStore:
             **{f"a_{name}": value for name, value in row.items()},
             "task_id": request.task_id,
             "completed_at": now,
-            "result": article.summary(),
+            "result": json.dumps(article.summary()),
             **claim.values(),
         }
-        with self._autocommit.connect() as conn:
-            closed = conn.execute(_one_statement_complete(tuple(row)), params).scalar_one()
-        return bool(closed)
+        closed = self._on_driver(_one_statement_complete(tuple(row)), params)
+        return bool(closed and closed[0])
+
+    def _on_driver(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+        """PostgreSQL: one statement straight on a pooled psycopg connection, in autocommit
+        (its own transaction, one round trip); returns its first row.
+
+        The worker runs two statements per job, and SQLAlchemy's work around each statement
+        (compiled-cache lookup, parameter and result processing) cost more CPU than the whole
+        rest of a job on a busy worker. A connection found dead is discarded and the statement
+        run once more on a fresh one (as :func:`retry_on_disconnect` does): both statements
+        are safe to repeat.
+        """
+        for attempt in (1, 2):
+            pooled = self.engine.raw_connection()
+            driver = pooled.driver_connection
+            try:
+                driver.autocommit = True
+                try:
+                    return driver.execute(sql, params).fetchone()
+                finally:
+                    if not driver.broken:
+                        driver.autocommit = False
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not driver.broken:
+                    raise
+                log.warning("database connection lost (%s); retrying once", error_reason(exc))
+                pooled.invalidate()
+            finally:
+                pooled.close()
+        raise AssertionError("unreachable")
 
     def _closing(self, task_id: str, claim: AttemptClaim | None) -> sa.Update:
         """The update that closes a row: from ``processing``, or, for an attempt that claims
