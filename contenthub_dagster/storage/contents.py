@@ -63,6 +63,7 @@ def _article_row(request: GenerationRequest, article: Article, now: datetime) ->
     }
 
 
+_JSON_COLUMNS = frozenset(c.name for c in generated_contents.c if isinstance(c.type, sa.JSON))
 _STATUS_SQL = f"SELECT status FROM {content_generation_tasks.name} WHERE task_id = %s"
 
 
@@ -260,7 +261,13 @@ class ContentStore:
         now = _now()
         row = _article_row(request, article, now)
         params = {
-            **{f"a_{name}": value for name, value in row.items()},
+            # psycopg would send a list or dict as an array or hstore: JSON columns go as text.
+            **{
+                f"a_{name}": json.dumps(value)
+                if value is not None and name in _JSON_COLUMNS
+                else value
+                for name, value in row.items()
+            },
             "task_id": request.task_id,
             "completed_at": now,
             "result": json.dumps(article.summary()),
