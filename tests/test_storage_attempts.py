@@ -18,6 +18,8 @@ from contenthub_dagster.storage.engine import engine_for
 from tests.services import PG_ADMIN_URL
 from tests.worker_harness import content_rows, make_request, task_rows
 
+pytestmark = pytest.mark.unit
+
 
 class _Fixed:
     name = "fixed"

@@ -20,7 +20,7 @@ from bullmq.custom_errors import DelayedError, UnrecoverableError
 
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest
-from contenthub_dagster.storage.contents import ContentStore
+from contenthub_dagster.storage.contents import AttemptClaim, ContentStore
 from contenthub_dagster.storage.engine import engine_for
 from contenthub_dagster.storage.tables import content_generation_tasks, generated_contents
 from contenthub_dagster.worker.processor import HAND_BACK_NOTE, JobProcessor
@@ -216,7 +216,8 @@ def test_an_attempt_superseded_by_a_completed_one_acknowledges_the_job(
     other = Article(title="另一篇", body="# 另一篇\n\n正文", generator="other-worker")
 
     def another_worker_completes(req: GenerationRequest) -> None:
-        assert store.complete(req, other)
+        # Another worker's attempt takes the row in the write that closes it.
+        assert store.complete(req, other, AttemptClaim.starting_now(req.task_id, 1, 30))
 
     processor = JobProcessor(store, BlockingGenerator(another_worker_completes), executor, 30)
 

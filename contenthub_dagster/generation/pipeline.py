@@ -112,7 +112,7 @@ def generate_and_store(
     if owned.claim_values is None:
         owned.start(timeout_seconds)
     try:
-        article = generator.generate(request)
+        article = generate_attempt(generator, request, attempt)
     except Exception as exc:
         final = final_attempt or not getattr(exc, "retryable", True)
         message = f"{type(exc).__name__}: {exc}"
