@@ -19,16 +19,29 @@ import dagster as dg
 
 from contenthub_dagster.defs import tags
 
+ACCOUNT_SUBMISSIONS_DESCRIPTION = (
+    "Observation-only: a record of what task runs submitted, not data that Dagster builds. "
+    "No job materializes this asset, so it has no Materialize button and is never 'materialized'"
+    "; every task run that submits adds one observation instead. Each observation's "
+    "`account_stats` table lists every account's submitted, failed and total; its `submitted`, "
+    "`failed` and `accounts` numbers are charted over time on the Insights/Plots view of the "
+    "asset's observations. The full per-task history is ContentHub's content_generation_tasks."
+)
+
+# The spec without a storage kind; definitions use account_submissions_spec(mode).
 ACCOUNT_SUBMISSIONS = dg.AssetSpec(
     key="account_submissions",
-    description=(
-        "Generation tasks submitted and failed per account, observed once by every task run: "
-        "the `accounts` table holds each account's counts, and the Plots tab charts the run's "
-        "`submitted`, `failed` and `accounts` over time."
-    ),
+    description=ACCOUNT_SUBMISSIONS_DESCRIPTION,
     group_name="contenthub",
-    kinds={"bullmq"},
 )
+
+
+def account_submissions_spec(mode: str | None) -> dg.AssetSpec:
+    """The asset as served: kind ``bullmq`` only in queue mode (sync mode submits to no queue)."""
+    if mode == "queue":
+        return ACCOUNT_SUBMISSIONS.replace_attributes(kinds={"bullmq"})
+    return ACCOUNT_SUBMISSIONS
+
 
 ACCOUNTS_TABLE = dg.TableSchema(
     columns=[
