@@ -15,6 +15,7 @@ from contenthub_dagster.defs.config import GenerationParamsConfig, params_overla
 from contenthub_dagster.defs.logs import executor_logger
 from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.defs.resources.queue import GenerationQueueResource
+from contenthub_dagster.defs.staleness import cadence_from_metadata, cadence_metadata, superseded
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest, request_for
 from contenthub_dagster.domain.params import GenerationParams, run_size_problem, validate_params
@@ -28,10 +29,13 @@ from contenthub_dagster.domain.results import (
 from contenthub_dagster.domain.task_ids import generation_task_id
 from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.settings import get_settings
+from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
 
 # Job metadata holding the task's own params, which a run config's unset fields keep.
 TASK_PARAMS = "task params"
+# Job metadata holding the task's cadence, against which a run's tick is checked for staleness.
+TASK_CADENCE = "task cadence"
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,32 @@ class RunPlan:
     started_at: float
 
 
-@dg.op(description="Validate the run's params and read the requested accounts.")
+@dg.op(
+    description=(
+        "Validate the run's params and read the requested accounts. A scheduled or sensor run "
+        "whose task already has a newer tick due ends here, submitting nothing (later steps skip)."
+    ),
+    out=dg.Out(ResolvedAccounts, is_required=False),
+)
 def resolve_accounts(
     context: dg.OpExecutionContext,
     config: GenerationParamsConfig,
     accounts: AccountsResource,
     generation_queue: GenerationQueueResource,
-) -> ResolvedAccounts:
+) -> Iterator[dg.Output[ResolvedAccounts]]:
     started_at = time.time()
+    stale = superseded(
+        context.run.tags,
+        cadence_from_metadata(_metadata_value(context, TASK_CADENCE)),
+        datetime.now(UTC),
+        re_execution=context.run.parent_run_id is not None,
+    )
+    if stale is not None:
+        # Before any I/O: a stale run reads and writes nothing but this tag and log line.
+        message = f"Task {context.job_name}: {stale.message()}"
+        context.instance.add_run_tags(context.run_id, {tags.SKIPPED: "superseded"})
+        _log(context, logging.WARNING, message)
+        return
     problem = generation_queue.preflight()
     if problem is not None:
         _fail(context, problem)
@@ -83,7 +105,7 @@ def resolve_accounts(
         f"{len(found)} of {len(params.account_ids)} accounts found"
         + (f"; unknown: {missing}" if missing else ""),
     )
-    return ResolvedAccounts(params, found, started_at)
+    yield dg.Output(ResolvedAccounts(params, found, started_at))
 
 
 @dg.op(description="Build each account's topics from its category templates or custom topics.")
@@ -176,9 +198,12 @@ def _align_priority_tag(context: dg.OpExecutionContext, priority: int) -> None:
 
 
 def _task_params(context: dg.OpExecutionContext) -> dict[str, Any]:
-    value = context.job_def.metadata.get(TASK_PARAMS)
-    params = getattr(value, "value", None)
+    params = _metadata_value(context, TASK_PARAMS)
     return dict(params) if isinstance(params, dict) else {}
+
+
+def _metadata_value(context: dg.OpExecutionContext, key: str) -> object:
+    return getattr(context.job_def.metadata.get(key), "value", None)
 
 
 def _log(context: dg.OpExecutionContext, level: int, message: str) -> None:
@@ -230,8 +255,9 @@ def content_generation() -> None:
     submit_generation_tasks(build_topics(resolve_accounts()))
 
 
-def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
-    """One job per task, sharing the graph's op definitions."""
+def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions (cadence: the default time zone's)."""
+    cadence = cadence or cadence_for(task, get_settings().timezone)
     description = task.name if not task.description else f"{task.name}: {task.description}"
     return content_generation.to_job(
         name=task.key,
@@ -245,5 +271,6 @@ def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
             "task name": task.name,
             "active": task.is_active,
             TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
+            TASK_CADENCE: dg.MetadataValue.json(cadence_metadata(cadence)),
         },
     )
