@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from contenthub_dagster.defs.resources.accounts import AccountsUnavailableError
 from contenthub_dagster.domain.accounts import Account
@@ -69,14 +69,20 @@ class FakeQueue:
         """One line for the run's logs saying where requests go."""
         return f"{self._mode} mode: an in-memory fake queue"
 
+    def preflight(self) -> str | None:
+        """Why no run may start with this resource (None when runs may start)."""
+        return None
+
     def submit(
-        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+        self, requests: Iterable[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
         """Submit every request; one outcome per task id. Raises only if nothing can be tried."""
-        self.calls.append(list(requests))
+        # The op streams its requests: read them once, as the real queue does chunk by chunk.
+        received = list(requests)
+        self.calls.append(received)
         if self.unavailable:
             raise QueueUnavailableError("Redis at redis://127.0.0.1:9/0 did not answer")
-        return {r.task_id: SubmitOutcome(r.task_id, error=self.reject(r)) for r in requests}
+        return {r.task_id: SubmitOutcome(r.task_id, error=self.reject(r)) for r in received}
 
     @property
     def submitted(self) -> list[GenerationRequest]:

@@ -177,6 +177,9 @@ def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
     tasks.write_text(STATUS_TASKS, encoding="utf-8")
     (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML, encoding="utf-8")
     env = child_env({"DAGSTER_HOME": str(home), "CONTENTHUB_TASKS": str(tasks)})
+    # Dagster's SQLite storage migrates itself on first open; the daemon and the CLI opening a
+    # fresh home at once race in that migration, so the storage is created first.
+    dg.DagsterInstance.from_config(str(home)).dispose()
     log = tmp_path / "daemon.log"
     command = ["dagster-daemon", "run", "-w", "workspace.yaml"]
     with spawned(command, env, tmp_path, log):

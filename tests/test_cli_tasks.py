@@ -232,6 +232,9 @@ CLI_COMMANDS = [
     ["status"],
     ["executors"],
     ["worker"],
+    ["db"],
+    ["db", "upgrade"],
+    ["db", "current"],
 ]
 
 
