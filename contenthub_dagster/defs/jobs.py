@@ -9,7 +9,7 @@ import dagster as dg
 
 from contenthub_dagster.defs import tags
 from contenthub_dagster.defs.assets import ACCOUNTS_PARTITIONS, account_observations
-from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay, run_config
+from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay
 from contenthub_dagster.defs.logs import executor_logger
 from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.defs.resources.queue import GenerationQueueResource
@@ -204,8 +204,11 @@ def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
         description=description,
         # Schedules and sensors override the trigger on the runs they request.
         tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
-        # The launchpad opens with the task's params; edits override them field by field.
-        config=run_config(task.params_dict()),
+        # No default run config: Dagster resolves a job's default config against its whole run
+        # config schema when the code location loads (tens of times a bare job's cost at 1,000
+        # tasks). The op reads the task's params from TASK_PARAMS below and lays the run config
+        # over them, so an empty launchpad runs the task as defined and any field set there
+        # overrides that one field for one run.
         executor_def=dg.in_process_executor,
         metadata={
             "task name": task.name,

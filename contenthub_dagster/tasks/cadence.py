@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ class TaskCadence:
         return self.interval_minutes is not None and not self.cron_strings
 
     def describe(self) -> str:
-        """The schedule in words."""
+        """The schedule in words (worked out once per cadence: the schedule, sensor and log
+        line of a task all use it)."""
+        return self._words
+
+    @functools.cached_property
+    def _words(self) -> str:
         if self.interval_minutes is not None:
             # Only intervals that divide a day restart at each midnight; the others run on from
             # the epoch, so their ticks fall at a different time each day.
@@ -70,6 +76,7 @@ def cadence_for(task: ScheduledTask, default_timezone: str) -> TaskCadence:
     return TaskCadence(tuple(lines), INTERVAL_TIMEZONE, minutes)
 
 
+@functools.lru_cache(maxsize=4096)
 def _cron_in_words(cron: str) -> str:
     options = Options()
     options.use_24hour_time_format = True
