@@ -25,7 +25,7 @@ _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(text: str) -> Any:
-    return yaml.load(text, Loader=_SafeLoader)  # noqa: S506  (a safe loader, C or Python)
+    return yaml.load(text, Loader=_SafeLoader)  # a safe loader, C or Python
 
 
 def yaml_files(path: Path) -> list[Path]:
