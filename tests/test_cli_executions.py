@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from tests.cli_support import History, history_in, invoke, write_instance_yaml
@@ -198,3 +199,20 @@ def test_bad_since_is_one_error_line(tmp_path: Path) -> None:
     result = invoke(["executions", "--since", "yesterday"], {"DAGSTER_HOME": str(home)})
     assert result.exit_code != 0
     assert result.stderr.startswith("error: --since 'yesterday' is not a date")
+
+
+def test_a_page_reads_no_event_log_of_runs_the_ops_tagged(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is one run-records query: results and messages come from the runs' tags."""
+    reads: list[str] = []
+    original = dg.DagsterInstance.get_records_for_run
+
+    def counted(self: dg.DagsterInstance, run_id: str, *args: object, **kw: object) -> object:
+        reads.append(run_id)
+        return original(self, run_id, *args, **kw)
+
+    monkeypatch.setattr(dg.DagsterInstance, "get_records_for_run", counted)
+    records = executions(history, "--limit", "1000")
+    assert len(records) == len(history.runs)
+    assert reads == []

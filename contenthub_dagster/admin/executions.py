@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.results import result_and_message
+from contenthub_dagster.defs.results import result_and_message, result_and_message_from_tags
 
 SUCCESS = "success"
 FAILED = "failed"
@@ -117,7 +117,12 @@ class ExecutionPage:
 
 
 def list_executions(instance: dg.DagsterInstance, query: ExecutionQuery) -> ExecutionPage:
-    """A page of executions, newest first, from the instance's run history."""
+    """A page of executions, newest first, from the instance's run history.
+
+    One run-records query per page: the ops tag each run with its result and message, so the
+    event log is read only for a finished run without them (a crash, a cancel, a run from
+    before the tags).
+    """
     # One extra record tells whether another page follows, without a second count query.
     records = instance.get_run_records(
         filters=query.runs_filter(), limit=query.limit + 1, cursor=query.cursor
@@ -134,9 +139,13 @@ def has_runs_for_task(instance: dg.DagsterInstance, task: str) -> bool:
 
 
 def execution_from_record(instance: dg.DagsterInstance, record: dg.RunRecord) -> Execution:
-    """One run record, with its result read from the submit step's event."""
+    """One run record, with its result from the run's tags (else the submit step's event)."""
     run = record.dagster_run
-    result, message = result_and_message(instance, run.run_id)
+    found = result_and_message_from_tags(run.run_id, run.tags)
+    if found is None and run.is_finished:
+        # Untagged: a crash, a cancel, or a run from before the tags; its event log says.
+        found = result_and_message(instance, run.run_id)
+    result, message = found or (None, None)
     return Execution(
         run_id=run.run_id,
         task=run.tags.get(tags.TASK, run.job_name),

@@ -1,5 +1,6 @@
 """The three ops, their graph, and one job per scheduled task."""
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -60,12 +61,12 @@ def resolve_accounts(
         problems = "; ".join(f"params.{p}" for p in exc.problems)
         description = f"Task {context.job_name}: invalid params: {problems}"
         _to_file(context, logging.ERROR, description)
-        raise dg.Failure(description=description, allow_retries=False) from None
+        raise _failure(context, description, allow_retries=False) from None
     try:
         found = accounts.fetch(params.account_ids)
     except AccountsUnavailableError as exc:
         _to_file(context, logging.ERROR, str(exc))
-        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+        raise _failure(context, f"Task {context.job_name}: {exc}") from exc
     missing = [i for i in params.account_ids if i not in found]
     _log(
         context,
@@ -99,7 +100,7 @@ def submit_generation_tasks(
         by_id = generation_queue.submit(list(requests.values()), context.log)
     except QueueUnavailableError as exc:
         _to_file(context, logging.ERROR, str(exc))
-        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+        raise _failure(context, f"Task {context.job_name}: {exc}") from exc
     outcomes = {
         key: by_id.get(r.task_id) or SubmitOutcome(r.task_id, error="no outcome reported")
         for key, r in requests.items()
@@ -123,6 +124,9 @@ def submit_generation_tasks(
             tags.SUBMITTED: str(data["total_submitted"]),
             tags.FAILED: str(data["total_failed"]),
             tags.MODE: generation_queue.mode,
+            tags.RESULT: json.dumps(result, ensure_ascii=False, separators=(",", ":")),
+            tags.MESSAGE: result["message"],
+            tags.WRITTEN_BY: context.run_id,
         },
     )
     stats_table = account_stats_markdown(result)
@@ -155,6 +159,16 @@ def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
     )
     for observation in observations:
         context.log_event(observation)
+
+
+def _failure(
+    context: dg.OpExecutionContext, description: str, *, allow_retries: bool = True
+) -> dg.Failure:
+    """The op's failure, its description also tagged on the run for the execution log."""
+    context.instance.add_run_tags(
+        context.run_id, {tags.MESSAGE: description, tags.WRITTEN_BY: context.run_id}
+    )
+    return dg.Failure(description=description, allow_retries=allow_retries)
 
 
 def _task_params(context: dg.OpExecutionContext) -> dict[str, Any]:

@@ -13,6 +13,12 @@ TRIGGER = "contenthub/trigger"
 SUBMITTED = "contenthub/submitted"
 FAILED = "contenthub/failed"
 MODE = "contenthub/mode"
+# Written by the ops as a run ends, so the execution log reads runs without their event logs:
+# the submit step's result dict (compact JSON), the run's message (the result's, or why an op
+# failed), and the id of the run that wrote them (a re-execution inherits its parent's tags).
+RESULT = "contenthub/result"
+MESSAGE = "contenthub/message"
+WRITTEN_BY = "contenthub/result_run"
 SLOT = "contenthub/slot"
 DAGSTER_PRIORITY = "dagster/priority"
 
