@@ -20,6 +20,7 @@ from contenthub_dagster.settings import env_name, get_settings
 logger = logging.getLogger(__name__)
 
 FAILURE_SENSOR_NAME = "task_run_failure_sensor"
+FAILURE_SENSOR_INTERVAL_SECONDS = 30
 
 
 def build_task_run_failure_sensor(
@@ -34,7 +35,7 @@ def build_task_run_failure_sensor(
             f"JSON to {env_name('alert_webhook')} when that is set (timeout {webhook_timeout:g} s; "
             "a failing webhook is logged, never retried)."
         ),
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=FAILURE_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.RunFailureSensorContext) -> None:

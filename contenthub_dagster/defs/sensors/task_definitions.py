@@ -4,6 +4,9 @@ import dagster as dg
 
 from contenthub_dagster.tasks.loader import TaskCatalog
 
+TASK_DEFINITIONS_SENSOR_NAME = "task_definitions_sensor"
+TASK_DEFINITIONS_INTERVAL_SECONDS = 300
+
 
 class InvalidTaskDefinitionsError(Exception):
     """Raised by the sensor so that every invalid task shows in its tick history."""
@@ -14,13 +17,13 @@ def task_definitions_sensor(catalog: TaskCatalog) -> dg.SensorDefinition:
     problems = [str(error) for error in catalog.errors]
 
     @dg.sensor(
-        name="task_definitions_sensor",
+        name=TASK_DEFINITIONS_SENSOR_NAME,
         description=(
             "Reports task definitions that could not be loaded (fails with every problem "
             "listed) and skips while all of them are valid. Fix the task file, then reload "
             "the code location."
         ),
-        minimum_interval_seconds=300,
+        minimum_interval_seconds=TASK_DEFINITIONS_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
