@@ -62,14 +62,15 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         logger.error("Invalid task definition: %s", error)
     for warning in catalog.warnings:
         logger.warning(warning)
-    jobs = {task.key: build_task_job(task) for task in catalog.tasks}
+    resources = resources_for_environment(config)
+    jobs = {task.key: build_task_job(task, resources) for task in catalog.tasks}
     automation = build_task_automation(catalog.tasks, jobs, config.timezone)
     return dg.Definitions(
         jobs=list(jobs.values()),
         schedules=automation.schedules,
         assets=[ACCOUNT_SUBMISSIONS],
         sensors=[task_definitions_sensor(catalog), *automation.sensors],
-        resources=resources_for_environment(config),
+        resources=resources,
         metadata={
             "tasks": catalog.summary(),
             "task definition problems": "\n".join(str(e) for e in catalog.errors) or "none",

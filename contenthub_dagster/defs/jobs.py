@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,8 +211,14 @@ def content_generation() -> None:
     submit_generation_tasks(build_topics(resolve_accounts()))
 
 
-def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
-    """One job per task, sharing the graph's op definitions."""
+def build_task_job(
+    task: ScheduledTask, resources: Mapping[str, Any] | None = None
+) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions.
+
+    ``resources`` are the code location's: bound here, each job is complete as built, and
+    ``Definitions`` does not copy every job (and rebuild its schedule) to attach them.
+    """
     description = task.name if not task.description else f"{task.name}: {task.description}"
     return content_generation.to_job(
         name=task.key,
@@ -224,6 +231,7 @@ def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
         # over them, so an empty launchpad runs the task as defined and any field set there
         # overrides that one field for one run.
         executor_def=dg.in_process_executor,
+        resource_defs=dict(resources) if resources else None,
         metadata={
             "task name": task.name,
             "active": task.is_active,
