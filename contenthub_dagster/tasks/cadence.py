@@ -56,14 +56,26 @@ class TaskCadence:
                 datetime.fromtimestamp(t, zone)
                 for t in next_interval_ticks(self.interval_minutes, start, count)
             ]
-        origin = datetime.fromtimestamp(start, zone)
-        streams = [croniter(c, origin).all_next(datetime) for c in self.cron_strings]
-        merged = heapq.merge(*streams, key=lambda dt: dt.timestamp())
-        unique = (dt for dt, _ in itertools.groupby(merged, key=lambda dt: dt.timestamp()))
-        ticks = []
-        for timestamp in itertools.islice(unique, count):
-            ticks.append(datetime.fromtimestamp(timestamp, zone))
-        return ticks
+        # Five-field crons tick on whole minutes, so every start within one minute has the same
+        # next ticks: tasks sharing a cron line work them out once per listing.
+        five_fields = all(len(c.split()) == 5 for c in self.cron_strings)
+        origin = start // 60 * 60 if five_fields else start
+        return list(_cron_ticks(self.cron_strings, self.timezone, origin, count))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cron_ticks(
+    cron_strings: tuple[str, ...], timezone: str, start: float, count: int
+) -> tuple[datetime, ...]:
+    """The first ``count`` ticks strictly after ``start`` of any of the cron lines."""
+    zone = ZoneInfo(timezone)
+    origin = datetime.fromtimestamp(start, zone)
+    if len(cron_strings) == 1:
+        it = croniter(cron_strings[0], origin)
+        return tuple(datetime.fromtimestamp(it.get_next(float), zone) for _ in range(count))
+    streams = [croniter(c, origin).all_next(float) for c in cron_strings]
+    unique = (t for t, _ in itertools.groupby(heapq.merge(*streams)))
+    return tuple(datetime.fromtimestamp(t, zone) for t in itertools.islice(unique, count))
 
 
 def cadence_for(task: ScheduledTask, default_timezone: str) -> TaskCadence:
