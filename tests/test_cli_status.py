@@ -186,7 +186,7 @@ def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
 
 def test_status_knows_the_code_locations_schedules_and_sensors_without_building_them() -> None:
     """instigators_of (what status reads) names what build_definitions builds, field by field."""
-    from contenthub_dagster.defs.automation import instigators_of
+    from contenthub_dagster.defs.instigators import instigators_of
     from contenthub_dagster.tasks.loader import TaskCatalog
     from contenthub_dagster.tasks.model import ScheduledTask
 

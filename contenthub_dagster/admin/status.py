@@ -6,14 +6,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from contenthub_dagster.admin.queue_status import QueueStatus, queue_status
-from contenthub_dagster.defs.automation import Instigator, instigators_of
+from contenthub_dagster.defs.instigators import Instigator, instigators_of
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.model import ScheduledTask
+
+if TYPE_CHECKING:
+    from contenthub_dagster.admin.queue_status import QueueStatus
 
 CODE_LOCATION = "contenthub_dagster"
 IN_PROGRESS = (
@@ -204,6 +206,9 @@ def _queue(timeout: float) -> QueueStatus | None:
     config = get_settings()
     if config.redis_url is None:
         return None
+    # Imported only in queue mode: the BullMQ client and its Redis client are slow to import.
+    from contenthub_dagster.admin.queue_status import queue_status
+
     return queue_status(config.redis_url, config.queue, config.queue_prefix, timeout)
 
 

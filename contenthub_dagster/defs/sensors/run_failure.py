@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.instigators import FAILURE_SENSOR_INTERVAL_SECONDS, FAILURE_SENSOR_NAME
 from contenthub_dagster.defs.results import failure_reason
 from contenthub_dagster.defs.sensors.alerts import (
     WEBHOOK_TIMEOUT_SECONDS,
@@ -18,9 +19,6 @@ from contenthub_dagster.defs.sensors.alerts import (
 from contenthub_dagster.settings import env_name, get_settings
 
 logger = logging.getLogger(__name__)
-
-FAILURE_SENSOR_NAME = "task_run_failure_sensor"
-FAILURE_SENSOR_INTERVAL_SECONDS = 30
 
 
 def build_task_run_failure_sensor(

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from contenthub_dagster.defs.instigators import (
+    TASK_DEFINITIONS_INTERVAL_SECONDS,
+    TASK_DEFINITIONS_SENSOR_NAME,
+)
 from contenthub_dagster.tasks.loader import TaskCatalog
-
-TASK_DEFINITIONS_SENSOR_NAME = "task_definitions_sensor"
-TASK_DEFINITIONS_INTERVAL_SECONDS = 300
 
 
 class InvalidTaskDefinitionsError(Exception):
