@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -213,6 +215,35 @@ def test_a_page_reads_no_event_log_of_runs_the_ops_tagged(
         return original(self, run_id, *args, **kw)
 
     monkeypatch.setattr(dg.DagsterInstance, "get_records_for_run", counted)
+    monkeypatch.setattr(dg.DagsterInstance, "get_event_records", counted)
     records = executions(history, "--limit", "1000")
     assert len(records) == len(history.runs)
     assert reads == []
+
+
+def test_untagged_runs_are_read_in_one_batch_as_one_by_one(history: History) -> None:
+    """The page's fallback for runs without result tags agrees with reading each run alone."""
+    from contenthub_dagster.defs.results import result_and_message, results_of_runs
+
+    with _instance(history) as instance:
+        records = [r for r in instance.get_run_records() if r.dagster_run.is_finished]
+        batch = results_of_runs(instance, records)
+        assert batch == {
+            r.dagster_run.run_id: result_and_message(instance, r.dagster_run.run_id)
+            for r in records
+        }
+        assert any(result is not None for result, _ in batch.values())
+
+
+@contextmanager
+def _instance(history: History) -> Iterator[dg.DagsterInstance]:
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(history.home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if saved is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = saved

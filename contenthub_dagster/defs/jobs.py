@@ -119,17 +119,19 @@ def submit_generation_tasks(
         },
     )
     data = result["data"]
-    context.instance.add_run_tags(
-        context.run_id,
-        {
-            tags.SUBMITTED: str(data["total_submitted"]),
-            tags.FAILED: str(data["total_failed"]),
-            tags.MODE: generation_queue.mode,
-            tags.RESULT: json.dumps(result, ensure_ascii=False, separators=(",", ":")),
+    run_tags = {
+        tags.SUBMITTED: str(data["total_submitted"]),
+        tags.FAILED: str(data["total_failed"]),
+        tags.MODE: generation_queue.mode,
+    }
+    result_text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    if tags.fits_a_tag(result_text) and tags.fits_a_tag(result["message"]):
+        run_tags |= {
+            tags.RESULT: result_text,
             tags.MESSAGE: result["message"],
             tags.WRITTEN_BY: context.run_id,
-        },
-    )
+        }
+    context.instance.add_run_tags(context.run_id, run_tags)
     stats_table = account_stats_markdown(result)
     metadata = {
         "result": dg.MetadataValue.json(result),
@@ -166,9 +168,10 @@ def _failure(
     context: dg.OpExecutionContext, description: str, *, allow_retries: bool = True
 ) -> dg.Failure:
     """The op's failure, its description also tagged on the run for the execution log."""
-    context.instance.add_run_tags(
-        context.run_id, {tags.MESSAGE: description, tags.WRITTEN_BY: context.run_id}
-    )
+    if tags.fits_a_tag(description):
+        context.instance.add_run_tags(
+            context.run_id, {tags.MESSAGE: description, tags.WRITTEN_BY: context.run_id}
+        )
     return dg.Failure(description=description, allow_retries=allow_retries)
 
 

@@ -19,6 +19,16 @@ MODE = "contenthub/mode"
 RESULT = "contenthub/result"
 MESSAGE = "contenthub/message"
 WRITTEN_BY = "contenthub/result_run"
+# PostgreSQL indexes run tags by (key, value), and a B-tree entry holds at most ~2.7 kB: a longer
+# result or message is not tagged; the execution log then reads it from the event log.
+MAX_TAGGED_BYTES = 2000
+
+
+def fits_a_tag(value: str) -> bool:
+    """Whether ``value`` is short enough for a run tag's index entry."""
+    return len(value.encode("utf-8")) <= MAX_TAGGED_BYTES
+
+
 SLOT = "contenthub/slot"
 DAGSTER_PRIORITY = "dagster/priority"
 
