@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -69,38 +67,6 @@ _RESULT_EVENTS = (
     dg.DagsterEventType.STEP_FAILURE,
     dg.DagsterEventType.RUN_FAILURE,
 )
-
-
-def results_of_runs(
-    instance: dg.DagsterInstance, records: Sequence[dg.RunRecord]
-) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
-    """:func:`result_and_message` of many finished runs in three event-log queries in all.
-
-    Dagster's event records cannot be filtered by run id, so each query covers the time span
-    of the runs (first creation to last end) and keeps their events only: the queries stay
-    three however many runs, and each reads every run's events of its type in that span.
-    """
-    if not records:
-        return {}
-    wanted = {r.dagster_run.run_id for r in records}
-    after = min(r.create_timestamp.timestamp() for r in records) - 1
-    before = max((r.end_time or time.time()) for r in records) + 1
-    events: list[Any] = []
-    with warnings.catch_warnings():
-        # get_event_records is deprecated for 2.0 and has no public replacement for step events.
-        warnings.simplefilter("ignore")
-        for event_type in _RESULT_EVENTS:
-            events += instance.get_event_records(
-                dg.EventRecordsFilter(
-                    event_type=event_type, after_timestamp=after, before_timestamp=before
-                ),
-                ascending=True,
-            )
-    by_run: dict[str, list[Any]] = {run_id: [] for run_id in wanted}
-    for record in sorted(events, key=lambda r: r.storage_id):
-        if record.run_id in by_run:
-            by_run[record.run_id].append(record)
-    return {run_id: _result_in(found) for run_id, found in by_run.items()}
 
 
 def _result_in(records: Iterable[Any]) -> tuple[dict[str, Any] | None, str | None]:
