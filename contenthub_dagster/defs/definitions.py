@@ -93,8 +93,10 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         logger.error("Invalid task definition: %s", error)
     for warning in catalog.warnings:
         logger.warning(warning)
+    resources = resources_for_environment(config)
     jobs = {
-        task.key: build_task_job(task, cadence_for(task, config.timezone)) for task in catalog.tasks
+        task.key: build_task_job(task, cadence_for(task, config.timezone), resources)
+        for task in catalog.tasks
     }
     invalid = [build_invalid_task_job(k, e) for k, e in catalog.invalid_tasks().items()]
     automation = build_task_automation(catalog.tasks, jobs, config.timezone)
@@ -104,7 +106,7 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         schedules=automation.schedules,
         assets=[account_submissions_spec(mode)],
         sensors=[task_definitions_sensor(catalog), *automation.sensors],
-        resources=resources_for_environment(config),
+        resources=resources,
         # Not shown by the UI (Dagster 1.13 displays no Definitions metadata); kept for tools
         # reading the repository through the Python API.
         metadata={

@@ -1,5 +1,6 @@
 """The three ops, their graph, and one job per scheduled task."""
 
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -11,7 +12,7 @@ import dagster as dg
 
 from contenthub_dagster.defs import tags
 from contenthub_dagster.defs.assets import account_observation
-from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay, run_config
+from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay
 from contenthub_dagster.defs.logs import executor_logger
 from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.defs.resources.queue import GenerationQueueResource
@@ -133,7 +134,7 @@ def submit_generation_tasks(
         )
     except QueueUnavailableError as exc:
         _to_file(context, logging.ERROR, str(exc))
-        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+        _fail(context, str(exc), retry=True)
     outcomes = _outcomes(run_plan, root_run_id, by_id)
     del by_id
     result = build_result(
@@ -149,14 +150,20 @@ def submit_generation_tasks(
         },
     )
     data = result["data"]
-    context.instance.add_run_tags(
-        context.run_id,
-        {
-            tags.SUBMITTED: str(data["total_submitted"]),
-            tags.FAILED: str(data["total_failed"]),
-            tags.MODE: generation_queue.mode,
-        },
-    )
+    run_tags = {
+        tags.SUBMITTED: str(data["total_submitted"]),
+        tags.FAILED: str(data["total_failed"]),
+        tags.MODE: generation_queue.mode,
+    }
+    # The execution log reads a page of results from run tags alone, when they fit one.
+    result_text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    if tags.fits_a_tag(result_text) and tags.fits_a_tag(result["message"]):
+        run_tags |= {
+            tags.RESULT: result_text,
+            tags.MESSAGE: result["message"],
+            tags.WRITTEN_BY: context.run_id,
+        }
+    context.instance.add_run_tags(context.run_id, run_tags)
     stats_table = account_stats_markdown(result)
     metadata = {
         "result": dg.MetadataValue.json(result),
@@ -188,6 +195,11 @@ def _fail(context: dg.OpExecutionContext, problem: str, *, retry: bool = False) 
     """Fail the step with ``Task <key>: <problem>``; only infrastructure failures may retry."""
     description = f"Task {context.job_name}: {problem}"
     _to_file(context, logging.ERROR, description)
+    if tags.fits_a_tag(description):
+        # The execution log shows it without opening the run's event log.
+        context.instance.add_run_tags(
+            context.run_id, {tags.MESSAGE: description, tags.WRITTEN_BY: context.run_id}
+        )
     raise dg.Failure(description=description, allow_retries=retry) from None
 
 
@@ -255,8 +267,16 @@ def content_generation() -> None:
     submit_generation_tasks(build_topics(resolve_accounts()))
 
 
-def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> dg.JobDefinition:
-    """One job per task, sharing the graph's op definitions (cadence: the default time zone's)."""
+def build_task_job(
+    task: ScheduledTask,
+    cadence: TaskCadence | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions (cadence: the default time zone's).
+
+    ``resources`` are the code location's: bound here, each job is complete as built, and
+    ``Definitions`` does not copy every job (and rebuild its schedule) to attach them.
+    """
     cadence = cadence or cadence_for(task, get_settings().timezone)
     description = task.name if not task.description else f"{task.name}: {task.description}"
     return content_generation.to_job(
@@ -264,8 +284,11 @@ def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> d
         description=description,
         # Schedules and sensors override the trigger on the runs they request.
         tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
-        # The launchpad opens with the task's params; edits override them field by field.
-        config=run_config(task.params_dict()),
+        # No default run config: Dagster resolves a job's default config against its whole run
+        # config schema when the code location loads (tens of times a bare job's cost at 1,000
+        # tasks). The op reads the task's params from TASK_PARAMS below and lays the run config
+        # over them, so an empty launchpad runs the task as defined and any field set there
+        # overrides that one field for one run.
         executor_def=dg.in_process_executor,
         metadata={
             "task name": task.name,
@@ -273,4 +296,5 @@ def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> d
             TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
             TASK_CADENCE: dg.MetadataValue.json(cadence_metadata(cadence)),
         },
+        resource_defs=dict(resources) if resources else None,
     )

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.instigators import FAILURE_SENSOR_INTERVAL_SECONDS, FAILURE_SENSOR_NAME
 from contenthub_dagster.defs.results import failure_reason
 from contenthub_dagster.defs.sensors.alerts import (
     WEBHOOK_TIMEOUT_SECONDS,
@@ -18,8 +19,6 @@ from contenthub_dagster.defs.sensors.alerts import (
 from contenthub_dagster.settings import env_name, get_settings
 
 logger = logging.getLogger(__name__)
-
-FAILURE_SENSOR_NAME = "task_run_failure_sensor"
 
 
 def build_task_run_failure_sensor(
@@ -34,7 +33,7 @@ def build_task_run_failure_sensor(
             f"JSON to {env_name('alert_webhook')} when that is set (timeout {webhook_timeout:g} s; "
             "a failing webhook is logged, never retried)."
         ),
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=FAILURE_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.RunFailureSensorContext) -> None:
