@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError, Generator, generate_attempt
-from contenthub_dagster.settings import setting_default
+from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import configured_secrets, setting_default
 from contenthub_dagster.storage.contents import FAILED, PROCESSING, ContentStore
 
 DEFAULT_TIMEOUT_SECONDS: float = setting_default("generation_timeout")
@@ -48,7 +49,7 @@ def generate_and_store(
         final = final_attempt or not getattr(exc, "retryable", True)
         store.fail(
             request.task_id,
-            f"{type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {redact(str(exc), *configured_secrets())}",
             FAILED if final else PROCESSING,
             from_statuses=(PROCESSING,),
         )
