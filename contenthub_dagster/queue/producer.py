@@ -11,12 +11,13 @@ from bullmq import Queue
 from contenthub_dagster.domain.chunks import chunked
 from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest, bullmq_priority
 from contenthub_dagster.domain.results import SubmitOutcome
+from contenthub_dagster.masking import redact, url_secrets
 from contenthub_dagster.queue.connection import (
     DEFAULT_TIMEOUT_SECONDS,
     check_reachable,
     redis_client,
 )
-from contenthub_dagster.settings import GENERATION_ATTEMPTS, setting_default
+from contenthub_dagster.settings import GENERATION_ATTEMPTS, configured_secrets, setting_default
 
 BACKOFF_DELAY_MS = setting_default("retry_backoff_ms")  # doubling each retry
 KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
@@ -142,4 +143,5 @@ class BullMQProducer:
             )
             return SubmitOutcome(request.task_id)
         except Exception as exc:
-            return SubmitOutcome(request.task_id, error=f"{type(exc).__name__}: {exc}")
+            reason = redact(str(exc), *url_secrets(self.redis_url), *configured_secrets())
+            return SubmitOutcome(request.task_id, error=f"{type(exc).__name__}: {reason}")

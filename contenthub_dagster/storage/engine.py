@@ -11,7 +11,8 @@ from typing import ParamSpec, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from contenthub_dagster.settings import EMBEDDED_DATABASE
+from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import EMBEDDED_DATABASE, configured_secrets
 
 log = logging.getLogger("contenthub_dagster.storage")
 
@@ -34,10 +35,11 @@ def normalize_url(url: str) -> str:
 
 
 def error_reason(exc: BaseException) -> str:
-    """The first line of a database error's own message (the driver's, not SQLAlchemy's wrap)."""
+    """The first line of a database error's own message (the driver's, not SQLAlchemy's wrap),
+    without any configured secret or URL password (a URL that does not parse is quoted whole)."""
     original = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    return redact(lines[0], *configured_secrets()) if lines else type(exc).__name__
 
 
 def embedded_url(base_dir: Path | None = None) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from contenthub_dagster.defs.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.storage.accounts import fetch_accounts
+from contenthub_dagster.storage.engine import error_reason
 
 
 class AccountsUnavailableError(RuntimeError):
@@ -28,5 +29,5 @@ class AccountsResource(dg.ConfigurableResource):
         except SQLAlchemyError as exc:
             raise AccountsUnavailableError(
                 f"cannot read accounts from {self.database.display_url()}: "
-                f"{type(exc).__name__}: {exc.__cause__ or exc}"
-            ) from exc
+                f"{type(exc).__name__}: {error_reason(exc)}"
+            ) from None

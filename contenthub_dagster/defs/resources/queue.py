@@ -13,13 +13,13 @@ from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.results import SubmitOutcome
 from contenthub_dagster.generation.pipeline import generate_and_store
 from contenthub_dagster.generation.registry import make_generator
-from contenthub_dagster.masking import mask_url
+from contenthub_dagster.masking import mask_url, redact
 from contenthub_dagster.queue.producer import (
     BACKOFF_DELAY_MS,
     DEFAULT_CHUNK_SIZE,
     BullMQProducer,
 )
-from contenthub_dagster.settings import setting_default
+from contenthub_dagster.settings import configured_secrets, setting_default
 from contenthub_dagster.storage.contents import COMPLETED, FAILED, PENDING, SUBMITTED
 
 
@@ -167,9 +167,10 @@ class SyncGenerationResource(GenerationQueueResource):
                 generate_and_store(request, generator, store)
                 outcomes[request.task_id] = SubmitOutcome(request.task_id)
             except Exception as exc:
+                reason = redact(str(exc), *configured_secrets())
                 if log:
-                    log.warning("Generation of %s failed: %s", request.task_id, exc)
+                    log.warning("Generation of %s failed: %s", request.task_id, reason)
                 outcomes[request.task_id] = SubmitOutcome(
-                    request.task_id, error=f"generation failed: {exc}"
+                    request.task_id, error=f"generation failed: {reason}"
                 )
         return outcomes

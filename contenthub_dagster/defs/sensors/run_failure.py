@@ -16,7 +16,8 @@ from contenthub_dagster.defs.sensors.alerts import (
     post_alert,
     webhook_label,
 )
-from contenthub_dagster.settings import env_name, get_settings
+from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import configured_secrets, env_name, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +68,15 @@ def failure_alert(context: dg.RunFailureSensorContext) -> dict[str, Any]:
         "job": run.job_name,
         "run_id": run.run_id,
         "trigger": run.tags.get(tags.TRIGGER, tags.TRIGGER_MANUAL),
-        "message": context.failure_event.message or "run failed",
-        "errors": _step_errors(context),
+        "message": _safe(context.failure_event.message or "run failed"),
+        "errors": [_safe(error) for error in _step_errors(context)],
         "reported_at": datetime.now(UTC).isoformat(),
     }
+
+
+def _safe(text: str) -> str:
+    # The body leaves for another system: whatever slipped through upstream stops here.
+    return redact(text, *configured_secrets())
 
 
 def _step_errors(context: dg.RunFailureSensorContext) -> list[str]:
