@@ -22,8 +22,20 @@ from contenthub_dagster.queue.producer import (
     BullMQProducer,
 )
 from contenthub_dagster.settings import setting_default
-from contenthub_dagster.storage.contents import COMPLETED, NOT_QUEUED, PENDING
+from contenthub_dagster.storage.contents import (
+    COMPLETED,
+    NOT_QUEUED,
+    PENDING,
+    PROCESSING,
+    SUBMITTED,
+    TIMEOUT,
+    ContentStore,
+)
 from contenthub_dagster.storage.engine import StoreUnavailableError, transient_as
+
+# Statuses a row reaches only once its job is in Redis (a worker's ``failed`` is left out: the
+# row of a task that was not queued says ``failed`` too).
+QUEUED_STATUSES = frozenset({SUBMITTED, PROCESSING, COMPLETED, TIMEOUT})
 
 
 class GenerationQueueResource(dg.ConfigurableResource):
@@ -128,7 +140,8 @@ class BullMQQueueResource(GenerationQueueResource):
             with transient_as(StoreUnavailableError, f"database {self.database.display_url()}"):
                 store = self.database.content_store()
         except TransientError as exc:
-            return {r.task_id: not_queued(r.task_id, str(exc)) for r in requests}
+            unreachable = {r.task_id: not_queued(r.task_id, str(exc)) for r in requests}
+            return self._queued_before(unreachable, log)
         what = f"lifecycle rows in {self.database.display_url()}"
 
         def before(chunk: Sequence[GenerationRequest]) -> None:
@@ -143,7 +156,9 @@ class BullMQQueueResource(GenerationQueueResource):
         try:
             outcomes = producer.submit(requests, before_chunk=before, after_chunk=after)
         except QueueUnavailableError as exc:  # gone since the ping, before any chunk
-            return {r.task_id: not_queued(r.task_id, str(exc)) for r in requests}
+            unreachable = {r.task_id: not_queued(r.task_id, str(exc)) for r in requests}
+            return self._queued_before(unreachable, log)
+        outcomes = self._queued_before(outcomes, log)
         errors = {
             o.task_id: o.error
             for o in outcomes.values()
@@ -159,6 +174,29 @@ class BullMQQueueResource(GenerationQueueResource):
                         len(errors),
                         exc,
                     )
+        return outcomes
+
+    def _queued_before(
+        self, outcomes: dict[str, SubmitOutcome], log: logging.Logger | None
+    ) -> dict[str, SubmitOutcome]:
+        """Tasks this attempt could not queue, but an earlier attempt or run did, say so.
+
+        A row says ``submitted`` (or a worker's later status) only once its job is in Redis,
+        so the rows tell, while Redis does not answer, which tasks are queued already. Read
+        only: without the table or the database, the outcomes stay as they are.
+        """
+        missing = [t for t, o in outcomes.items() if o.error and o.error.startswith(NOT_QUEUED)]
+        if not missing:
+            return outcomes
+        try:
+            statuses = ContentStore(self.database.engine()).statuses(missing)
+        except Exception as exc:
+            if log:
+                log.warning("Could not read which tasks an earlier attempt queued: %s", exc)
+            return outcomes
+        for task_id in missing:
+            if statuses.get(task_id) in QUEUED_STATUSES:
+                outcomes[task_id] = SubmitOutcome(task_id, already_submitted=True)
         return outcomes
 
 
