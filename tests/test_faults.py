@@ -18,6 +18,8 @@ import dagster as dg
 import pytest
 import redis
 import sqlalchemy as sa
+from dagster._core.definitions.sensor_definition import SensorEvaluationContext
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin
 
 from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.domain.results import (
@@ -401,3 +403,47 @@ def test_accounts_database_down_for_good_fails_clearly_writing_nothing(
     url, prefix = accounts_env
     assert _job_ids(redis.Redis.from_url(url, decode_responses=True), prefix) == set()
     assert _rows(own_postgres.url) == rows_before
+
+
+# --- runs of `dagster job execute` ------------------------------------------------------------
+
+
+def test_failure_sensor_alerts_for_runs_that_record_no_code_location(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`dagster job execute` (like execute_job) records no code location on its runs; Dagster
+    matched the sensor's own runs by that origin, so such failures were never reported."""
+    path = tmp_path / "tasks.yaml"
+    path.write_text(
+        'tasks:\n  - {key: doomed, name: 坏, cron_expression: "0 8 * * *",'
+        " params: {account_ids: [999999]}}\n",
+        encoding="utf-8",
+    )
+    defs = build_definitions(load_catalog(path))
+    repository = defs.get_repository_def()
+    sensor = next(s for s in defs.sensors if s.name == "task_run_failure_sensor")
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None) -> object:
+            # As the daemon evaluates it: the sensor belongs to the code location it runs in.
+            context = SensorEvaluationContext(
+                instance_ref=None,
+                cursor=cursor,
+                repository_name=repository.name,
+                repository_def=repository,
+                instance=instance,
+                sensor_name=sensor.name,
+                code_location_origin=RegisteredCodeLocationOrigin("contenthub_dagster"),
+            )
+            return sensor.evaluate_tick(context)
+
+        first = tick(None)  # the first tick only sets the cursor
+        result = defs.get_job_def("doomed").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        assert not result.success
+        assert result.dagster_run.remote_job_origin is None
+        with caplog.at_level(logging.ERROR, logger="contenthub_dagster.defs"):
+            tick(first.cursor)
+    assert f"Task doomed run {result.run_id} failed" in caplog.text
+    assert "账号 999999 不存在" in caplog.text
