@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -308,14 +309,26 @@ def test_killed_run_process_is_reexecuted_queueing_each_task_once(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         (killed,) = instance.get_runs()
-        assert killed.status == dg.DagsterRunStatus.STARTED
-        # What run monitoring does to a run whose process is gone.
-        instance.report_run_failed(killed, "the run's process was killed")
-        options = dg.ReexecutionOptions.from_failure(killed.run_id, instance)
-        recon = dg.reconstructable(daily_generation_job)
-        with dg.execute_job(recon, instance, reexecution_options=options) as again:
-            assert again.success
-            data = run_result(instance, again.run_id)["data"]
+        assert killed.status == dg.DagsterRunStatus.STARTED  # nothing said it ended
+    # The UI cannot re-execute a `dagster job execute` run (it records no code location);
+    # this command can. --mark-failed: its process is gone, so record the run failed first.
+    done = subprocess.run(
+        ["contenthub-dagster", "reexecute", killed.run_id, "--mark-failed"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+        (again,) = [r for r in instance.get_runs() if r.parent_run_id == killed.run_id]
+        assert done.stdout.strip() == (
+            f"run {again.run_id} (re-execution of {killed.run_id}): SUCCESS"
+        )
+        assert again.root_run_id == killed.run_id
+        data = run_result(instance, again.run_id)["data"]
     assert (data["total_submitted"], data["total_failed"]) == (TOTAL, 0)
     assert data["already_submitted"] >= killed_at
     ids = _job_ids(client)

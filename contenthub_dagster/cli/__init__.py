@@ -7,6 +7,7 @@ import click
 from contenthub_dagster.cli import tasks_create, tasks_view  # noqa: F401  (add to `tasks`)
 from contenthub_dagster.cli.executions import executions_command
 from contenthub_dagster.cli.executors import executors_command
+from contenthub_dagster.cli.reexecute import reexecute_command
 from contenthub_dagster.cli.status import status_command
 from contenthub_dagster.cli.tasks import tasks_group
 from contenthub_dagster.cli.trigger import trigger_command
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(tasks_group)
 main.add_command(trigger_command)
+main.add_command(reexecute_command)
 main.add_command(executions_command)
 main.add_command(status_command)
 main.add_command(executors_command)
