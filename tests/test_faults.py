@@ -460,3 +460,38 @@ def test_failure_sensor_alerts_for_runs_that_record_no_code_location(
             tick(first.cursor)
     assert f"Task doomed run {result.run_id} failed" in caplog.text
     assert "账号 999999 不存在" in caplog.text
+
+
+# --- rows: only the producer's own rows move ---------------------------------------------------
+
+
+def test_rows_become_submitted_only_from_pending_or_not_queued(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from contenthub_dagster.domain.messages import GenerationRequest
+    from contenthub_dagster.domain.task_ids import generation_task_id
+    from contenthub_dagster.storage.contents import PENDING, ContentStore
+
+    def request(index: int) -> GenerationRequest:
+        return GenerationRequest(
+            task_id=generation_task_id("run", 1, index), account_id=1, account_name="a",
+            topic=f"t{index}", requirements="r", tone="t", priority=5, auto_approve=True,
+            scheduled_task="s", run_id="run", submitted_at="2026-01-01T00:00:00Z",
+        )  # fmt: skip
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+    store = ContentStore(engine)
+    store.ensure_schema()
+    requests = [request(i) for i in range(5)]
+    ids = [r.task_id for r in requests]
+    store.record_submitted(requests, PENDING)
+    store.start_attempt(ids[1], 1, datetime.now(UTC))  # a fast worker took its job already
+    store.mark_not_queued({ids[2]: "not queued: Redis at redis://x stopped answering"})
+    store.fail(ids[3], "content-creator: 400")  # a worker's final failure
+    store.mark_not_queued({ids[3]: "not queued: late"})  # never overwrites it
+
+    assert store.mark_queued(ids) == 3  # the two pending rows and the not-queued one
+    assert [store.status(i) for i in ids] == [
+        "submitted", "processing", "submitted", "failed", "submitted"
+    ]  # fmt: skip
+    engine.dispose()
