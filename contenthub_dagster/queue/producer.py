@@ -115,9 +115,10 @@ class BullMQProducer:
                         continue
                     except TransientError as exc:
                         stopped = str(exc)
+                reason = stopped or "Redis stopped answering"
                 for r in chunk:
                     if r.task_id not in outcomes:
-                        outcomes[r.task_id] = not_queued(r.task_id, stopped)
+                        outcomes[r.task_id] = not_queued(r.task_id, reason)
             return outcomes
         finally:
             with suppress(Exception):  # Redis may be the reason we stop
