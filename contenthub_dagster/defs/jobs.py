@@ -31,6 +31,7 @@ from contenthub_dagster.domain.results import (
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
 from contenthub_dagster.settings import get_settings
+from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 from contenthub_dagster.tasks.model import ScheduledTask
 
 # Job metadata holding the task's own params, which a run config's unset fields keep.
@@ -205,6 +206,8 @@ def _retry_only_transient(context: dg.OpExecutionContext) -> Iterator[None]:
     except TransientError as exc:
         _fail(context, str(exc), retry=True)
     except Exception as exc:
+        if is_transient_db_error(exc):  # e.g. sync mode writing its rows
+            _fail(context, f"database error: {type(exc).__name__}: {error_reason(exc)}", retry=True)
         description = f"Task {context.job_name}: {type(exc).__name__}: {exc}"
         _to_file(context, logging.ERROR, description)
         raise dg.Failure(description=description, allow_retries=False) from exc
