@@ -68,3 +68,22 @@ def redis_queue() -> Iterator[tuple[str, str]]:
 def shipped_tasks() -> Path:
     """The task file shipped at the top of the repository."""
     return REPO_ROOT / "tasks.yaml"
+
+
+TIERS = ("unit", "e2e", "browser", "daemon")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse tests without exactly one tier marker: no test lands in a tier by default."""
+    wrong = [
+        f"{item.nodeid}: {names or 'none'}"
+        for item in items
+        if len(names := [m.name for m in item.iter_markers() if m.name in TIERS]) != 1
+    ]
+    if wrong:
+        raise pytest.UsageError(
+            "every test needs exactly one of the markers "
+            + ", ".join(TIERS)
+            + " (see pyproject.toml):\n  "
+            + "\n  ".join(wrong)
+        )

@@ -36,6 +36,8 @@ from contenthub_dagster.tasks.yaml_document import Loader, parse_document
 from tests.cli_support import invoke
 from tests.job_support import failure_message, task_job
 
+pytestmark = pytest.mark.unit
+
 CASES = Path(__file__).parent / "bad_input"
 
 VALID = """\

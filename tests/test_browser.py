@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.processes import wait_until
 from tests.webserver import Webserver, webserver  # noqa: F401  (the shared fixture)
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
+pytestmark = pytest.mark.browser
+
+# Where screenshots go: this directory when set (CI keeps it), else the test's own tmp_path.
+ARTIFACTS_ENV = "CONTENTHUB_TEST_ARTIFACTS"
+
+
+def artifacts_dir(tmp_path: Path) -> Path:
+    """Where this test's screenshots go (created)."""
+    folder = Path(os.environ.get(ARTIFACTS_ENV) or tmp_path / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -85,9 +99,78 @@ def test_run_page_shows_the_result_table(
     assert "account_stats" in dom and "Show Markdown" in dom and "Show JSON" in dom
     assert dom.count("account_submissions") >= 2
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / f"run-{finished_run}.png"
+    screenshot = artifacts_dir(tmp_path) / f"run-{finished_run}.png"
     chromium(url, profile, f"--screenshot={screenshot}")
     assert screenshot.stat().st_size > 10_000
     with capsys.disabled():
         print(f"\nscreenshot of the run page: {screenshot}")
+
+
+# An operator adds a task with a cron that cannot be, and reloads: the job page says why.
+INVALID_TASK_YAML = """\
+  - key: broken_cron
+    name: 坏 cron
+    cron_expression: "0 25 * * *"
+    params:
+      account_ids: [49]
+"""
+INVALID_REASON = "cron_expression: '0 25 * * *' is not a valid 5-field cron expression"
+
+
+@pytest.fixture(scope="module")
+def invalid_task(webserver: Webserver) -> Iterator[str]:  # noqa: F811
+    """``broken_cron`` appended to the task file and the code location reloaded; undone after."""
+    original = webserver.tasks.read_text(encoding="utf-8")
+    webserver.tasks.write_text(original + INVALID_TASK_YAML, encoding="utf-8")
+    try:
+        assert "broken_cron" in webserver.client.reload_location("contenthub_dagster")
+        yield "broken_cron"
+    finally:
+        webserver.tasks.write_text(original, encoding="utf-8")
+        webserver.client.reload_location("contenthub_dagster")
+
+
+def test_invalid_task_job_page_says_why(
+    webserver: Webserver,  # noqa: F811
+    invalid_task: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"{webserver.url}/locations/contenthub_dagster/jobs/{invalid_task}"
+    profile = tmp_path / "profile"
+    dom = dom_showing(url, profile, "INVALID TASK DEFINITION", INVALID_REASON)
+    assert f"task {invalid_task} could not be loaded (1 problem(s))" in dom
+    assert "It has no schedule or sensor" in dom
+    assert "report_invalid_task" in dom  # the job's one op, in its graph
+
+    screenshot = artifacts_dir(tmp_path) / f"job-{invalid_task}.png"
+    chromium(url, profile, f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 10_000
+    with capsys.disabled():
+        print(f"\nscreenshot of the invalid task's job page: {screenshot}")
+
+
+def test_asset_page_says_it_is_observation_only(
+    webserver: Webserver,  # noqa: F811
+    finished_run: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"{webserver.url}/assets/account_submissions"
+    profile = tmp_path / "profile"
+    dom = dom_showing(url, profile, "Observation-only", "科技前沿观察")
+    assert "External Asset" in dom
+    # Dagster 1.13 always renders the button; for an external asset it is disabled.
+    assert re.search(r'<button disabled=""[^>]*>(?:(?!</button>).)*Materialize', dom, re.S)
+    assert not re.search(r"<button (?![^>]*disabled)[^>]*>(?:(?!</button>).)*Materialize", dom)
+    assert "bullmq" not in dom  # sync mode: no queue kind
+    # The latest observation's numbers and its per-account table.
+    for column in ("account_stats", "account_id", "account_name", "submitted", "failed", "total"):
+        assert column in dom
+    assert "车界显眼包" in dom and "Plots" in dom
+
+    screenshot = artifacts_dir(tmp_path) / "asset-account_submissions.png"
+    chromium(url, profile, f"--screenshot={screenshot}")
+    assert screenshot.stat().st_size > 10_000
+    with capsys.disabled():
+        print(f"\nscreenshot of the asset page: {screenshot}")

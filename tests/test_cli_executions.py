@@ -11,6 +11,8 @@ import pytest
 from tests.cli_support import History, history_in, invoke, write_instance_yaml
 from tests.services import postgres_database
 
+pytestmark = pytest.mark.unit
+
 RECORD_KEYS = {
     "id",
     "run_id",

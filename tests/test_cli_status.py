@@ -51,6 +51,7 @@ def status(home: Path, **env: str) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.unit
 def test_lists_every_schedule_and_sensor_of_the_code_location(home: Path) -> None:
     report = status(home)
     repository = build_definitions(load_catalog()).get_repository_def()
@@ -74,6 +75,7 @@ def test_lists_every_schedule_and_sensor_of_the_code_location(home: Path) -> Non
     assert report["queue"] is None  # sync mode
 
 
+@pytest.mark.unit
 def test_counts_runs_in_flight(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
@@ -87,6 +89,7 @@ def test_counts_runs_in_flight(home: Path, monkeypatch: pytest.MonkeyPatch) -> N
     ]
 
 
+@pytest.mark.unit
 def test_human_output(home: Path) -> None:
     result = invoke(["status"], {"DAGSTER_HOME": str(home)})
     assert result.exit_code == 0
@@ -113,6 +116,7 @@ def queue(redis_queue: tuple[str, str]) -> Iterator[tuple[str, str]]:
     yield url, prefix
 
 
+@pytest.mark.unit
 def test_queue_mode_counts_by_state_and_sees_no_worker(home: Path, queue: tuple[str, str]) -> None:
     url, prefix = queue
     report = status(home, CONTENTHUB_REDIS_URL=url, CONTENTHUB_QUEUE_PREFIX=prefix)["queue"]
@@ -127,6 +131,7 @@ def test_queue_mode_counts_by_state_and_sees_no_worker(home: Path, queue: tuple[
     assert (report["workers"], report["worker_connected"], report["error"]) == (0, False, None)
 
 
+@pytest.mark.unit
 def test_queue_mode_sees_a_connected_worker(tmp_path: Path, redis_queue: tuple[str, str]) -> None:
     url, prefix = redis_queue
     home = tmp_path / "home"
@@ -154,6 +159,7 @@ def test_queue_mode_sees_a_connected_worker(tmp_path: Path, redis_queue: tuple[s
     assert report["worker_connected"] is True and report["workers"] >= 1
 
 
+@pytest.mark.unit
 def test_unreachable_redis_is_reported_not_raised(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_instance_yaml(home)
@@ -163,6 +169,7 @@ def test_unreachable_redis_is_reported_not_raised(tmp_path: Path) -> None:
     assert "secret" not in json.dumps(report)
 
 
+@pytest.mark.e2e  # starts a subprocess
 def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_instance_yaml(home, queued=True)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import datetime
 from pathlib import Path
 
+import click
+import dagster as dg
+import pytest
 import yaml
 
+from contenthub_dagster.cli import main
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import TASKS_YAML, invoke
+
+pytestmark = pytest.mark.unit
 
 UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens there
 
@@ -188,7 +195,7 @@ def test_create_rejects_invalid_tasks_and_leaves_the_file_alone(tmp_path: Path) 
     assert path.read_text(encoding="utf-8") == TASKS_YAML
 
 
-def test_executors_json_names_the_implementing_object() -> None:
+def test_executors_json_names_the_implementing_object(tmp_path: Path) -> None:
     result = invoke(["executors", "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
@@ -198,26 +205,55 @@ def test_executors_json_names_the_implementing_object() -> None:
             "module": "contenthub_dagster.defs.jobs",
         }
     }
-    from contenthub_dagster.defs.jobs import build_task_job  # the named object exists
-
-    assert callable(build_task_job)
+    # The named object is the one that builds a task's job: import it by the name printed.
+    module = importlib.import_module("contenthub_dagster.defs.jobs")
+    job = module.build_task_job(load_catalog(tasks_file(tmp_path)).get("alpha"))
+    assert isinstance(job, dg.JobDefinition)
+    assert job.name == "alpha"
+    assert {n.name for n in job.graph.nodes} == {
+        "resolve_accounts",
+        "build_topics",
+        "submit_generation_tasks",
+    }
     human = invoke(["executors"]).stdout
     assert "contenthub_dagster.defs.jobs.build_task_job" in human
 
 
-def test_every_command_has_help() -> None:
-    for command in (
-        [],
-        ["tasks"],
-        ["tasks", "list"],
-        ["tasks", "show"],
-        ["tasks", "validate"],
-        ["tasks", "create"],
-        ["trigger"],
-        ["executions"],
-        ["status"],
-        ["executors"],
-    ):
-        result = invoke([*command, "--help"])
-        assert result.exit_code == 0, command
-        assert result.stdout.startswith("Usage: "), command
+# Every command path of the CLI, spelled out: a command added without help fails below.
+CLI_COMMANDS = [
+    [],
+    ["tasks"],
+    ["tasks", "create"],
+    ["tasks", "list"],
+    ["tasks", "show"],
+    ["tasks", "validate"],
+    ["trigger"],
+    ["executions"],
+    ["status"],
+    ["executors"],
+    ["worker"],
+]
+
+
+def _command_paths(group: click.Group, prefix: list[str]) -> list[list[str]]:
+    paths = [prefix]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, [*prefix, name])
+        else:
+            paths.append([*prefix, name])
+    return paths
+
+
+def test_the_help_list_names_every_command() -> None:
+    assert sorted(_command_paths(main, [])) == sorted(CLI_COMMANDS)
+
+
+@pytest.mark.parametrize("command", CLI_COMMANDS, ids=lambda c: " ".join(c) or "main")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = invoke([*command, "--help"])
+    assert result.exit_code == 0, result.output
+    # Click names the program after the group function; the usage line names the command.
+    assert result.stdout.startswith(f"Usage: {' '.join(['main', *command])} [OPTIONS]")
+    summary = result.stdout.split("\n\n")[1].strip()
+    assert len(summary) > 10, result.stdout

@@ -11,6 +11,8 @@ from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import invoke
 from tests.test_table_source import CREATE_TABLE
 
+pytestmark = pytest.mark.unit
+
 UNREACHABLE = "http://127.0.0.1:9"
 SEED_BODY = {
     "name": "每日内容生成",

@@ -10,6 +10,8 @@ from contenthub_dagster.admin.trigger import InvalidOverrideError, parse_overrid
 from tests.cli_support import TASKS_YAML, invoke
 from tests.processes import free_port
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def tasks(tmp_path: Path) -> Path:

@@ -16,6 +16,8 @@ from contenthub_dagster.generation.creator_text import (
     resolve_image_placeholders,
 )
 
+pytestmark = pytest.mark.unit
+
 URLS = ["https://img.example/1.png", "https://img.example/2.png"]
 
 # image markers

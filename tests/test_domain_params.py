@@ -5,6 +5,8 @@ import pytest
 from contenthub_dagster.domain.params import validate_params
 from contenthub_dagster.domain.problems import InvalidParamsError
 
+pytestmark = pytest.mark.unit
+
 
 def problems(raw: dict) -> dict[str, str]:
     with pytest.raises(InvalidParamsError) as info:

@@ -6,6 +6,8 @@ from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.params import validate_params
 from contenthub_dagster.domain.topics import build_topics
 
+pytestmark = pytest.mark.unit
+
 CAR = Account(49, "车界显眼包", "幽默风趣的汽车评测", True)
 
 

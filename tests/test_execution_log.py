@@ -22,6 +22,7 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInsta
         yield instance
 
 
+@pytest.mark.unit
 def test_each_run_observes_submissions_per_account_once(tmp_path: Path, instance) -> None:
     tasks = tmp_path / "tasks.yaml"
     tasks.write_text(TASKS_YAML, encoding="utf-8")
@@ -45,6 +46,7 @@ def test_each_run_observes_submissions_per_account_once(tmp_path: Path, instance
     assert by_run[second]["accounts"].value == 1
 
 
+@pytest.mark.e2e  # starts a subprocess
 def test_log_dir_gets_the_executor_and_scheduler_logs(tmp_path: Path) -> None:
     tasks = tmp_path / "tasks.yaml"
     tasks.write_text(TASKS_YAML, encoding="utf-8")

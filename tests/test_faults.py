@@ -147,6 +147,7 @@ def _kill_mid_batch(server: OwnRedis, at: int, restart_after: float | None) -> t
 # --- the rule itself, pure -------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_only_queue_and_database_errors_are_infrastructure_failures() -> None:
     outcomes = [
         SubmitOutcome("task-a"),
@@ -421,6 +422,7 @@ def test_accounts_database_down_for_good_fails_clearly_writing_nothing(
 # --- runs of `dagster job execute` ------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_failure_sensor_alerts_for_runs_that_record_no_code_location(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -465,6 +467,7 @@ def test_failure_sensor_alerts_for_runs_that_record_no_code_location(
 # --- rows: only the producer's own rows move ---------------------------------------------------
 
 
+@pytest.mark.unit
 def test_rows_become_submitted_only_from_pending_or_not_queued(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
@@ -490,7 +493,9 @@ def test_rows_become_submitted_only_from_pending_or_not_queued(tmp_path: Path) -
     store.fail(ids[3], "content-creator: 400")  # a worker's final failure
     store.mark_not_queued({ids[3]: "not queued: late"})  # never overwrites it
 
-    assert store.mark_queued(ids) == 3  # the two pending rows and the not-queued one
+    assert store.reopen_not_queued(ids) == 1  # before its job is added again: open for workers
+    assert store.status(ids[2]) == "pending"
+    assert store.mark_queued(ids) == 3  # the two pending rows and the reopened one
     assert [store.status(i) for i in ids] == [
         "submitted", "processing", "submitted", "failed", "submitted"
     ]  # fmt: skip

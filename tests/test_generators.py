@@ -41,6 +41,8 @@ from tests.fake_services import (
     serving,
 )
 
+pytestmark = pytest.mark.unit
+
 API_KEY = "sk-test-0123456789abcdef"
 TASK_ID = "task-0123456789ab"
 KEY = re.compile(r"^task-0123456789ab-a(\d+)-[0-9a-f]{8}$")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from contenthub_dagster.defs import tags
@@ -11,6 +12,8 @@ from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import invoke
 from tests.webserver import Webserver, webserver  # noqa: F401  (the shared fixture)
+
+pytestmark = pytest.mark.e2e
 
 REPOSITORY_QUERY = """
 {

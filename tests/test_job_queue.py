@@ -11,6 +11,8 @@ from bullmq import Queue
 from contenthub_dagster.domain.messages import GenerationRequest
 from tests.job_support import daily_generation_job, failure_message, run_result, task_job
 
+pytestmark = pytest.mark.unit
+
 TASKS = """
 tasks:
   - key: daily_generation

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from contenthub_dagster.storage.engine import normalize_url
 from tests.job_support import failure_message, run_result, task_job
 
+pytestmark = pytest.mark.unit
+
 TASKS = """
 tasks:
   - key: daily_generation

@@ -11,6 +11,8 @@ from contenthub_dagster.masking import mask_url
 from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.queue.producer import BullMQProducer
 
+pytestmark = pytest.mark.unit
+
 
 def request(index: int, **changes: object) -> GenerationRequest:
     fields = {

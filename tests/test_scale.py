@@ -22,6 +22,7 @@ QUEUE = "content-generation"
 PG_MAX_PARAMETERS = 65_535
 
 
+@pytest.mark.unit
 def test_run_size_problem_names_count_and_limit() -> None:
     params = validate_params({"account_ids": [1, 2, 3], "count_per_account": 4})
     assert run_size_problem(params, 12) is None
@@ -49,6 +50,7 @@ def _tasks_file(tmp_path: Path, account_ids: list[int], count: int) -> Path:
     return path
 
 
+@pytest.mark.unit
 def test_task_over_the_limit_is_a_load_error_of_that_task_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,6 +62,7 @@ def test_task_over_the_limit_is_a_load_error_of_that_task_only(
     assert "12 generation tasks (3 accounts × 4 per account) exceed the limit of 10" in str(error)
 
 
+@pytest.mark.unit
 def test_run_over_the_limit_fails_at_validation_before_any_io(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,6 +105,7 @@ def _request(index: int) -> GenerationRequest:
     )
 
 
+@pytest.mark.unit
 def test_statuses_and_inserts_are_chunked_beyond_the_postgres_parameter_limit(pg_url: str) -> None:
     engine = sa.create_engine(normalize_url(pg_url))
     try:

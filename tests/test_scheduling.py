@@ -19,9 +19,11 @@ from contenthub_dagster.defs.automation import build_task_automation
 from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.defs.jobs import build_task_job
 from contenthub_dagster.defs.sensors.interval import encode_cursor
-from contenthub_dagster.domain.cadence import interval_slot, slot_start
+from contenthub_dagster.domain.cadence import interval_slot
 from contenthub_dagster.tasks.loader import TaskCatalog
 from tests.scheduling_support import AlertServer, catalog_of, task_entry
+
+pytestmark = pytest.mark.unit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -254,9 +256,17 @@ def _minutes(start: datetime, days: int) -> Iterator[float]:
 SEVEN_HOURS = 7 * 3600
 
 
-@pytest.mark.parametrize("window_start", DST_WINDOWS, ids=["spring-forward", "fall-back"])
+@pytest.mark.parametrize(
+    ("window_start", "first_boundary", "first_run_key"),
+    [
+        # Seven-hour slots counted from the epoch: slot k starts at 1970-01-01 00:00 UTC + k * 7 h.
+        (DST_WINDOWS[0], datetime(2026, 3, 7, 1, 0, tzinfo=UTC), "seven:70351"),
+        (DST_WINDOWS[1], datetime(2026, 10, 31, 1, 0, tzinfo=UTC), "seven:71167"),
+    ],
+    ids=["spring-forward", "fall-back"],
+)
 def test_seven_hours_is_a_sensor_exactly_spaced_across_dst(
-    tmp_path: Path, window_start: datetime
+    tmp_path: Path, window_start: datetime, first_boundary: datetime, first_run_key: str
 ) -> None:
     clock = FakeClock(window_start)
     sensor = _interval_sensor(tmp_path, clock)
@@ -274,10 +284,10 @@ def test_seven_hours_is_a_sensor_exactly_spaced_across_dst(
     assert len(times) >= 10
     assert all(t % SEVEN_HOURS == 0 for t in times)  # on the epoch-anchored boundaries
     assert all(b - a == SEVEN_HOURS for a, b in pairwise(times))
-    assert times[0] == slot_start(interval_slot(window_start.timestamp(), 7 * 60) + 1, 7 * 60)
+    assert times[0] == first_boundary.timestamp()
     run_keys = [r.run_key for _, r in fired]
     assert len(set(run_keys)) == len(run_keys)
-    assert run_keys[0] == f"seven:{int(times[0] // SEVEN_HOURS)}"
+    assert run_keys[0] == first_run_key
     local_offsets = {datetime.fromtimestamp(t, NEW_YORK).utcoffset() for t in times}
     assert len(local_offsets) == 2
 
@@ -289,7 +299,7 @@ def test_new_interval_sensor_waits_for_the_next_boundary(tmp_path: Path) -> None
 
     requests, cursor, skip = _evaluate(sensor, None, None)
     assert requests == []
-    assert cursor == encode_cursor(420, interval_slot(loaded.timestamp(), 420))
+    assert cursor == '{"interval_minutes": 420, "slot": 70351}'  # 01:00-08:00 UTC
     assert skip is not None
     assert "no slot on record" in skip
     assert "Next run at 2026-03-07 08:00 UTC" in skip
@@ -309,15 +319,15 @@ def test_new_interval_sensor_waits_for_the_next_boundary(tmp_path: Path) -> None
 
 def test_the_same_slot_never_requests_two_runs(tmp_path: Path) -> None:
     boundary = datetime(2026, 3, 7, 8, 0, tzinfo=UTC)
-    slot = interval_slot(boundary.timestamp(), 420)
+    slot = 70352  # 2026-03-07 08:00 UTC is 70352 seven-hour slots after the epoch
     clock = FakeClock(boundary + timedelta(seconds=5))
     sensor = _interval_sensor(tmp_path, clock)
     previous = encode_cursor(420, slot - 1)
     started_at = boundary.timestamp() - 86400
 
     requests, cursor, _ = _evaluate(sensor, previous, started_at)
-    assert [r.run_key for r in requests] == [f"seven:{slot}"]
-    assert cursor == encode_cursor(420, slot)
+    assert [r.run_key for r in requests] == ["seven:70352"]
+    assert cursor == '{"interval_minutes": 420, "slot": 70352}'
 
     # Later in the slot: nothing, and the cursor stays.
     for minutes_later in (1, 60, 419):
@@ -331,32 +341,32 @@ def test_the_same_slot_never_requests_two_runs(tmp_path: Path) -> None:
     # the daemon refuses to launch a second time.
     clock.now = boundary.timestamp() + 120
     retried, _, _ = _evaluate(sensor, previous, started_at)
-    assert [r.run_key for r in retried] == [f"seven:{slot}"]
+    assert [r.run_key for r in retried] == ["seven:70352"]
 
 
 def test_missed_slots_coalesce_into_one_run(tmp_path: Path) -> None:
     now = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
-    slot = interval_slot(now.timestamp(), 420)
+    slot = 70359  # the seven-hour slot 2026-03-09 08:00-15:00 UTC
     sensor = _interval_sensor(tmp_path, FakeClock(now))
 
     requests, cursor, _ = _evaluate(
         sensor, encode_cursor(420, slot - 4), now.timestamp() - 7 * 86400
     )
 
-    assert [r.run_key for r in requests] == [f"seven:{slot}"]
-    assert cursor == encode_cursor(420, slot)
+    assert [r.run_key for r in requests] == ["seven:70359"]
+    assert cursor == '{"interval_minutes": 420, "slot": 70359}'
 
 
 def test_restarted_sensor_does_not_catch_up_the_slot_it_missed(tmp_path: Path) -> None:
     now = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
-    slot = interval_slot(now.timestamp(), 420)
+    slot = 70359  # the seven-hour slot 2026-03-09 08:00-15:00 UTC
     sensor = _interval_sensor(tmp_path, FakeClock(now))
     started_at = now.timestamp() - 60  # switched back on a minute ago, mid-slot
 
     requests, cursor, skip = _evaluate(sensor, encode_cursor(420, slot - 3), started_at)
 
     assert requests == []
-    assert cursor == encode_cursor(420, slot)
+    assert cursor == '{"interval_minutes": 420, "slot": 70359}'
     assert skip is not None and "started after this slot began" in skip
 
 

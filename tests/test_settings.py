@@ -17,7 +17,7 @@ def test_defaults_and_blank_values(monkeypatch: pytest.MonkeyPatch) -> None:
         "bull",
         "Asia/Shanghai",
     )
-    assert (config.retry_backoff_ms, config.generation_timeout) == (30_000, 1800.0)
+    assert (config.retry_backoff_ms, config.generation_timeout) == (30_000, 2700.0)
     assert env_name("openai_api_key") == "OPENAI_API_KEY"
     assert env_name("redis_url") == "CONTENTHUB_REDIS_URL"
 

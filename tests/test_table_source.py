@@ -18,6 +18,8 @@ from contenthub_dagster.tasks.table_source import load_table_tasks
 from tests.scheduling_support import task_entry, write_tasks
 from tests.services import PG_ADMIN_URL
 
+pytestmark = pytest.mark.unit
+
 # ContentHub's table (app.models.scheduler.ScheduledTask), as ContentHub creates it.
 CREATE_TABLE = """
 CREATE TABLE scheduled_tasks (

@@ -10,6 +10,8 @@ from contenthub_dagster.cli import main
 from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 
+pytestmark = pytest.mark.unit
+
 MIXED = """
 tasks:
   - key: good_one
@@ -194,7 +196,9 @@ def test_definitions_have_valid_jobs_and_a_failing_sensor(tmp_path: Path) -> Non
     defs = build_definitions(load_catalog(write(tmp_path, MIXED)))
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"good_one", "good_interval"} <= jobs
-    assert "bad_priority" not in jobs
+    # An invalid task with a usable key is an INVALID TASK DEFINITION job (tests/test_invalid_tasks.py).
+    assert defs.get_job_def("bad_priority").description.startswith("INVALID TASK DEFINITION")
+    assert "bad-key!" not in jobs
     sensor = defs.get_sensor_def("task_definitions_sensor")
     with dg.build_sensor_context() as context, pytest.raises(Exception) as info:
         sensor(context)

@@ -44,6 +44,8 @@ from tests.worker_harness import (
     worker_env,
 )
 
+pytestmark = pytest.mark.e2e
+
 FAST_BACKOFF_MS = 200
 ATTEMPT = re.compile(r"-a(\d+)-[0-9a-f]{8}$")
 WAIT = 90.0  # upper bound of any single wait; nothing here should come close

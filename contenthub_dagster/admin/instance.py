@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +15,26 @@ from contenthub_dagster.masking import redact
 
 class InstanceUnavailableError(RuntimeError):
     """The Dagster instance could not be opened."""
+
+
+# Dagster logs this (dagster._core.instance.config) whenever DAGSTER_HOME holds no dagster.yaml,
+# on stderr, before every command's output. Such a home is a valid instance (SQLite in that
+# folder, Dagster's documented default), so our commands leave the line out.
+_NO_CONFIG_FILE = "No dagster instance configuration file"
+
+
+def _not_the_missing_config_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(_NO_CONFIG_FILE)
+
+
+@contextmanager
+def _without_missing_config_notice() -> Iterator[None]:
+    dagster_logger = logging.getLogger("dagster")
+    dagster_logger.addFilter(_not_the_missing_config_notice)
+    try:
+        yield
+    finally:
+        dagster_logger.removeFilter(_not_the_missing_config_notice)
 
 
 def open_instance() -> dg.DagsterInstance:
@@ -34,7 +57,8 @@ def open_instance() -> dg.DagsterInstance:
             raise InstanceUnavailableError(f"DAGSTER_HOME {home} is not a directory")
         opener = None
     try:
-        return opener(home) if opener else dg.DagsterInstance.get()
+        with _without_missing_config_notice():
+            return opener(home) if opener else dg.DagsterInstance.get()
     except Exception as exc:
         # Storage that does not answer, or a dagster.yaml that does not parse.
         first_line = redact((str(exc).strip().splitlines() or [""])[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from contenthub_dagster.cli import tasks_create, tasks_view  # noqa: F401  (add to `tasks`)
+from contenthub_dagster.cli.db import db_group
 from contenthub_dagster.cli.executions import executions_command
 from contenthub_dagster.cli.executors import executors_command
 from contenthub_dagster.cli.reexecute import reexecute_command
@@ -26,3 +27,4 @@ main.add_command(executions_command)
 main.add_command(status_command)
 main.add_command(executors_command)
 main.add_command(worker_command)
+main.add_command(db_group)

@@ -75,9 +75,11 @@ def worker_command(
     config = get_settings()
     if not config.redis_url:
         fail(f"{env_name('redis_url')} is not set: the worker needs the Redis of the queue")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # Imported here so that other commands do not pay for bullmq and the generators.
+    from contenthub_dagster.worker.logs import start_worker_logging, stop_worker_logging
+    from contenthub_dagster.worker.runner import WorkerSetupError, run
+
+    start_worker_logging()
     # httpx logs every request at INFO; the worker logs its own line per task.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     worker_config = WorkerConfig(
@@ -92,11 +94,10 @@ def worker_command(
         lock_duration_ms=lock_duration,
         stalled_interval_ms=stalled_interval,
     )
-    # Imported here so that other commands do not pay for bullmq and the generators.
-    from contenthub_dagster.worker.runner import WorkerSetupError, run
-
     try:
         code = run(worker_config)
     except WorkerSetupError as exc:
+        stop_worker_logging()
         fail(str(exc))
+    stop_worker_logging()
     raise SystemExit(code)

@@ -6,8 +6,10 @@ observation is its own event-log write (~40 ms measured on the PostgreSQL instan
 batched writes (DAGSTER_EVENT_BATCH_SIZE) do not help: in 1.13 only Dagster's own output events
 carry batch metadata, ``context.log_event`` never does, and the SQL event log storages store a
 batch one event at a time anyway. A table in one observation costs one write whatever the
-number of accounts; the Plots tab charts the run's totals and each observation's table lists
-every account's submitted/failed/total (the full per-task history is content_generation_tasks).
+number of accounts; the asset page's Metadata section (Table / Plots) lists each account's
+submitted/failed/total and charts the run's totals (the full per-task history is
+content_generation_tasks). No job materializes the asset: Dagster 1.13 renders it as an External
+Asset whose Materialize button is disabled ("External assets cannot be materialized").
 """
 
 from __future__ import annotations
@@ -19,16 +21,30 @@ import dagster as dg
 
 from contenthub_dagster.defs import tags
 
+ACCOUNT_SUBMISSIONS_DESCRIPTION = (
+    "Observation-only: a record of what task runs submitted, not data that Dagster builds. "
+    "Every task run that submits adds one observation; nothing materializes this asset, so "
+    "Dagster shows it as an External Asset, its Materialize button stays disabled and "
+    "'Never materialized' is expected. Each observation holds an `account_stats` table of every "
+    "account's submitted, failed and total, and the run's `submitted`, `failed` and `accounts` "
+    "(the Metadata section's Plots view charts them over the observations). The full per-task "
+    "history is the content_generation_tasks table."
+)
+
+# The spec without a storage kind; definitions use account_submissions_spec(mode).
 ACCOUNT_SUBMISSIONS = dg.AssetSpec(
     key="account_submissions",
-    description=(
-        "Generation tasks submitted and failed per account, observed once by every task run: "
-        "the `accounts` table holds each account's counts, and the Plots tab charts the run's "
-        "`submitted`, `failed` and `accounts` over time."
-    ),
+    description=ACCOUNT_SUBMISSIONS_DESCRIPTION,
     group_name="contenthub",
-    kinds={"bullmq"},
 )
+
+
+def account_submissions_spec(mode: str | None) -> dg.AssetSpec:
+    """The asset as served: kind ``bullmq`` only in queue mode (sync mode submits to no queue)."""
+    if mode == "queue":
+        return ACCOUNT_SUBMISSIONS.replace_attributes(kinds={"bullmq"})
+    return ACCOUNT_SUBMISSIONS
+
 
 ACCOUNTS_TABLE = dg.TableSchema(
     columns=[

@@ -6,12 +6,14 @@ Dagster loads :func:`defs`; importing this module builds nothing.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import dagster as dg
 
-from contenthub_dagster.defs.assets import ACCOUNT_SUBMISSIONS
+from contenthub_dagster.defs.assets import account_submissions_spec
 from contenthub_dagster.defs.automation import build_task_automation
+from contenthub_dagster.defs.invalid_tasks import build_invalid_task_job
 from contenthub_dagster.defs.jobs import build_task_job
 from contenthub_dagster.defs.logs import configure_log_files, scheduler_logger
 from contenthub_dagster.defs.resources import (
@@ -24,6 +26,7 @@ from contenthub_dagster.defs.resources import (
 )
 from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
 from contenthub_dagster.settings import Settings, env_name, get_settings
+from contenthub_dagster.tasks.cadence import cadence_for
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
 
 logger = logging.getLogger("contenthub_dagster.defs.definitions")
@@ -59,8 +62,30 @@ def resources_for_environment(config: Settings | None = None) -> dict[str, Any]:
     }
 
 
+def quiet_owners_beta_warning() -> None:
+    """Silence Dagster's BetaWarning about sensors' ``owners``, which we never pass.
+
+    Dagster 1.13 rebuilds every sensor that targets a job when it binds the Definitions'
+    resources, passing the sensor's own (empty) ``owners`` back to SensorDefinition.__init__;
+    its beta_param check then warns on every load, in every process. Only that message is
+    ignored: any other BetaWarning still shows.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=(
+            r"Parameter `owners` of initializer `SensorDefinition\.__init__` is currently in beta"
+        ),
+        category=dg.BetaWarning,
+    )
+
+
 def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
-    """Everything Dagster serves for a catalog of tasks (default: the configured sources)."""
+    """Everything Dagster serves for a catalog of tasks (default: the configured sources).
+
+    Invalid tasks whose key can name a job get an INVALID TASK DEFINITION job (no schedule, no
+    sensor); the other problems are listed by ``task_definitions_sensor``.
+    """
+    quiet_owners_beta_warning()
     config = get_settings()
     if catalog is None:
         catalog = load_catalog(tasks_database_url=config.tasks_database_url)
@@ -68,14 +93,20 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         logger.error("Invalid task definition: %s", error)
     for warning in catalog.warnings:
         logger.warning(warning)
-    jobs = {task.key: build_task_job(task) for task in catalog.tasks}
+    jobs = {
+        task.key: build_task_job(task, cadence_for(task, config.timezone)) for task in catalog.tasks
+    }
+    invalid = [build_invalid_task_job(k, e) for k, e in catalog.invalid_tasks().items()]
     automation = build_task_automation(catalog.tasks, jobs, config.timezone)
+    mode, _ = config.generation_mode()
     return dg.Definitions(
-        jobs=list(jobs.values()),
+        jobs=[*jobs.values(), *invalid],
         schedules=automation.schedules,
-        assets=[ACCOUNT_SUBMISSIONS],
+        assets=[account_submissions_spec(mode)],
         sensors=[task_definitions_sensor(catalog), *automation.sensors],
         resources=resources_for_environment(config),
+        # Not shown by the UI (Dagster 1.13 displays no Definitions metadata); kept for tools
+        # reading the repository through the Python API.
         metadata={
             "tasks": catalog.summary(),
             "task definition problems": "\n".join(str(e) for e in catalog.errors) or "none",

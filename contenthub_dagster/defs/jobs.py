@@ -17,6 +17,7 @@ from contenthub_dagster.defs.config import GenerationParamsConfig, params_overla
 from contenthub_dagster.defs.logs import executor_logger
 from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.defs.resources.queue import GenerationQueueResource
+from contenthub_dagster.defs.staleness import cadence_from_metadata, cadence_metadata, superseded
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest, request_for
 from contenthub_dagster.domain.params import GenerationParams, run_size_problem, validate_params
@@ -32,10 +33,13 @@ from contenthub_dagster.domain.results import (
 from contenthub_dagster.domain.task_ids import generation_task_id
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
+from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
 
 # Job metadata holding the task's own params, which a run config's unset fields keep.
 TASK_PARAMS = "task params"
+# Job metadata holding the task's cadence, against which a run's tick is checked for staleness.
+TASK_CADENCE = "task cadence"
 
 
 @dataclass(frozen=True)
@@ -56,15 +60,23 @@ class RunPlan:
     started_at: float
 
 
-@dg.op(description="Validate the run's params and read the requested accounts.")
+@dg.op(
+    description=(
+        "Validate the run's params and read the requested accounts. A scheduled or sensor run "
+        "whose task already has a newer tick due ends here, submitting nothing (later steps skip)."
+    ),
+    out=dg.Out(ResolvedAccounts, is_required=False),
+)
 def resolve_accounts(
     context: dg.OpExecutionContext,
     config: GenerationParamsConfig,
     accounts: AccountsResource,
     generation_queue: GenerationQueueResource,
-) -> ResolvedAccounts:
+) -> Iterator[dg.Output[ResolvedAccounts]]:
     with _retry_only_transient(context):
-        return _resolve_accounts(context, config, accounts, generation_queue)
+        resolved = _resolve_accounts(context, config, accounts, generation_queue)
+    if resolved is not None:
+        yield dg.Output(resolved)
 
 
 def _resolve_accounts(
@@ -72,8 +84,20 @@ def _resolve_accounts(
     config: GenerationParamsConfig,
     accounts: AccountsResource,
     generation_queue: GenerationQueueResource,
-) -> ResolvedAccounts:
+) -> ResolvedAccounts | None:
     started_at = time.time()
+    stale = superseded(
+        context.run.tags,
+        cadence_from_metadata(_metadata_value(context, TASK_CADENCE)),
+        datetime.now(UTC),
+        re_execution=context.run.parent_run_id is not None,
+    )
+    if stale is not None:
+        # Before any I/O: a stale run reads and writes nothing but this tag and log line.
+        message = f"Task {context.job_name}: {stale.message()}"
+        context.instance.add_run_tags(context.run_id, {tags.SKIPPED: "superseded"})
+        _log(context, logging.WARNING, message)
+        return None
     problem = generation_queue.preflight()
     if problem is not None:
         _fail(context, problem)
@@ -245,9 +269,12 @@ def _align_priority_tag(context: dg.OpExecutionContext, priority: int) -> None:
 
 
 def _task_params(context: dg.OpExecutionContext) -> dict[str, Any]:
-    value = context.job_def.metadata.get(TASK_PARAMS)
-    params = getattr(value, "value", None)
+    params = _metadata_value(context, TASK_PARAMS)
     return dict(params) if isinstance(params, dict) else {}
+
+
+def _metadata_value(context: dg.OpExecutionContext, key: str) -> object:
+    return getattr(context.job_def.metadata.get(key), "value", None)
 
 
 def _log(context: dg.OpExecutionContext, level: int, message: str) -> None:
@@ -309,8 +336,9 @@ def content_generation(retry_policy: dg.RetryPolicy) -> dg.GraphDefinition:
     return _graph
 
 
-def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
-    """One job per task, sharing the graph's op definitions."""
+def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions (cadence: the default time zone's)."""
+    cadence = cadence or cadence_for(task, get_settings().timezone)
     description = task.name if not task.description else f"{task.name}: {task.description}"
     return content_generation(transient_retry_policy()).to_job(
         name=task.key,
@@ -324,5 +352,6 @@ def build_task_job(task: ScheduledTask) -> dg.JobDefinition:
             "task name": task.name,
             "active": task.is_active,
             TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
+            TASK_CADENCE: dg.MetadataValue.json(cadence_metadata(cadence)),
         },
     )

@@ -14,6 +14,13 @@ SUBMITTED = "contenthub/submitted"
 FAILED = "contenthub/failed"
 MODE = "contenthub/mode"
 SLOT = "contenthub/slot"
+# On the job of a task definition that could not be loaded (defs/invalid_tasks.py).
+INVALID = "contenthub/invalid"
+# On a run that ended early because a newer tick of its task was already due (value: why).
+SKIPPED = "contenthub/skipped"
+# Dagster's own tag on scheduled runs: the tick, in UTC ISO 8601
+# (dagster._core.storage.tags.SCHEDULED_EXECUTION_TIME_TAG; a test keeps the copy in step).
+SCHEDULED_EXECUTION_TIME = ".dagster/scheduled_execution_time"
 DAGSTER_PRIORITY = "dagster/priority"
 
 TRIGGER_SCHEDULE = "schedule"

@@ -12,9 +12,12 @@ def database_url(configured: str | None) -> str:
     return configured or embedded_url()
 
 
-def open_store(configured: str | None) -> ContentStore:
-    """Our tables in the database (created where missing), ready for the worker."""
-    store = ContentStore(engine_for(database_url(configured)))
+def open_store(configured: str | None, pool_size: int | None = None) -> ContentStore:
+    """Our tables in the database (created where missing), ready for the worker.
+
+    ``pool_size``: how many threads use the database at once (the worker's concurrency).
+    """
+    store = ContentStore(engine_for(database_url(configured), pool_size))
     store.ensure_schema()
     return store
 

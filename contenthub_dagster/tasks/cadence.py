@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cron_descriptor import ExpressionDescriptor, Options
@@ -58,6 +58,20 @@ class TaskCadence:
         for timestamp in itertools.islice(unique, count):
             ticks.append(datetime.fromtimestamp(timestamp, zone))
         return ticks
+
+    def latest_tick(self, at: datetime) -> datetime:
+        """The newest run time at or before ``at``, in the task's time zone."""
+        zone = ZoneInfo(self.timezone)
+        if self.uses_sensor:
+            assert self.interval_minutes is not None
+            size = self.interval_minutes * 60
+            return datetime.fromtimestamp(int(at.timestamp() // size) * size, zone)
+        # croniter's get_prev is strictly before its start: a second later includes ``at``.
+        origin = datetime.fromtimestamp(at.timestamp(), zone) + timedelta(seconds=1)
+        return max(
+            (croniter(c, origin).get_prev(datetime) for c in self.cron_strings),
+            key=lambda dt: dt.timestamp(),
+        )
 
 
 def cadence_for(task: ScheduledTask, default_timezone: str) -> TaskCadence:

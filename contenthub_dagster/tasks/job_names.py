@@ -4,6 +4,7 @@ those of this code location's fixed definitions are refused before Dagster sees 
 from __future__ import annotations
 
 import keyword
+import re
 
 # dagster._core.definitions.utils.DISALLOWED_NAMES (Dagster 1.13): a job with one of these names
 # fails the whole code location. Copied because tasks/ does not import Dagster; a test keeps
@@ -49,3 +50,12 @@ def reserved_key_problem(key: str) -> str | None:
     if key in OWN_DEFINITION_NAMES:
         return f"{key!r} is the name of one of this code location's own sensors"
     return None
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name a job at all (the key rules of docs/domain.md §1), or None."""
+    if not re.fullmatch(KEY_PATTERN, key):
+        return f"{key!r} is not a key: only letters, digits and _"
+    if len(key) > KEY_MAX_LENGTH:
+        return f"{key!r} is longer than {KEY_MAX_LENGTH} characters"
+    return reserved_key_problem(key)

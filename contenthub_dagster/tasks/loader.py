@@ -9,6 +9,7 @@ from pathlib import Path
 from contenthub_dagster.domain.params import run_size_problem
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.errors import TaskLoadError
+from contenthub_dagster.tasks.job_names import key_problem
 from contenthub_dagster.tasks.model import ScheduledTask
 from contenthub_dagster.tasks.yaml_source import load_yaml_tasks_by_file
 
@@ -24,6 +25,25 @@ class TaskCatalog:
 
     def get(self, key: str) -> ScheduledTask | None:
         return next((t for t in self.tasks if t.key == key), None)
+
+    def invalid_tasks(self) -> dict[str, tuple[TaskLoadError, ...]]:
+        """The problems of each invalid task whose key can still name a job, by key.
+
+        A key is usable when it follows the key rules and no valid task has it; the problems of
+        entries without such a key (a file that is not YAML, an entry keyed ``#3``) are in
+        :meth:`unkeyed_errors`.
+        """
+        loaded = {task.key for task in self.tasks}
+        found: dict[str, list[TaskLoadError]] = {}
+        for error in self.errors:
+            if error.task and error.task not in loaded and key_problem(error.task) is None:
+                found.setdefault(error.task, []).append(error)
+        return {key: tuple(errors) for key, errors in found.items()}
+
+    def unkeyed_errors(self) -> tuple[TaskLoadError, ...]:
+        """The problems no job can show: those of sources, and of entries without a usable key."""
+        keyed = {id(error) for errors in self.invalid_tasks().values() for error in errors}
+        return tuple(error for error in self.errors if id(error) not in keyed)
 
     def summary(self) -> str:
         text = f"{len(self.tasks)} task(s) loaded from {', '.join(self.sources) or 'no source'}"

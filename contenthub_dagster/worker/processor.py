@@ -4,12 +4,18 @@ Generation is blocking HTTP, so each attempt runs on a thread of a pool sized to
 concurrency while the event loop keeps BullMQ's locks renewed. Every database call runs off the
 loop too. Lifecycle rows are only ever moved by conditional updates (see ``ContentStore``), so
 an attempt that times out or is handed back can never overwrite what happened after it.
+
+The happy path costs one read and one write transaction: the attempt's thread reads the status
+(already completed?), generates, then takes the row, stores the article and closes the row in
+one transaction. A generation still running after ``CLAIM_AFTER_SECONDS`` is shown
+``processing`` by a separate update. Timeouts and hand-backs first take the row away from the
+attempt (:class:`OwnedAttempt`), so an abandoned attempt stores nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import threading
 import time
@@ -24,12 +30,15 @@ from pydantic import ValidationError
 from contenthub_dagster.domain.article import Article, content_status
 from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest
 from contenthub_dagster.generation.base import GenerationError, Generator
-from contenthub_dagster.generation.pipeline import AttemptSupersededError, generate_and_store
+from contenthub_dagster.generation.pipeline import (
+    AttemptSupersededError,
+    OwnedAttempt,
+    generate_and_store,
+)
 from contenthub_dagster.storage.contents import (
     COMPLETED,
     FAILED,
-    PENDING,
-    PROCESSING,
+    OPEN,
     SUBMITTED,
     TIMEOUT,
     ContentStore,
@@ -38,14 +47,20 @@ from contenthub_dagster.storage.contents import (
 log = logging.getLogger("contenthub_dagster.worker")
 
 HAND_BACK_NOTE = "handed back to the queue: the worker stopped before this attempt finished"
+# A generation running longer than this is shown processing before it ends. Below it, the row
+# is taken in the transaction that stores the article: nobody could have watched it anyway.
+CLAIM_AFTER_SECONDS = 1.0
 
 
 @dataclass
 class _InHand:
-    """A job this worker holds; setting ``give_back`` returns it to the queue."""
+    """A job this worker holds; resolving ``give_back`` returns it to the queue."""
 
     task_id: str
-    give_back: asyncio.Event = field(default_factory=asyncio.Event)
+    # A future, not an Event: waiting on it needs no task of its own.
+    give_back: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class JobProcessor:
@@ -66,7 +81,7 @@ class JobProcessor:
         self._stopping = False
         self._busy_threads = 0
         self._busy_lock = threading.Lock()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
 
     @property
     def in_hand(self) -> int:
@@ -86,7 +101,8 @@ class JobProcessor:
     def give_back_all(self) -> None:
         """Return every held job to the queue as soon as its processor notices."""
         for handle in self._in_hand.values():
-            handle.give_back.set()
+            if not handle.give_back.done():
+                handle.give_back.set_result(None)
 
     async def settle(self, timeout: float) -> None:
         """Wait (bounded) for bookkeeping started from BullMQ events."""
@@ -99,21 +115,11 @@ class JobProcessor:
         attempts = max(int(job.opts.get("attempts") or 1), 1)
         attempt = job.attemptsMade + 1
         if self._stopping:
-            return await self._give_back(job, token, request)
+            return await self._give_back(job, token, request, None)
         # Held from before the first await, so a hand-back at shutdown cannot miss it.
         handle = _InHand(request.task_id)
         self._in_hand[job.id] = handle
         try:
-            status = await asyncio.to_thread(self.store.status, request.task_id)
-            if status == COMPLETED:
-                # Done before (e.g. the worker died between storing and acknowledging).
-                log.info("%s is already completed; acknowledged without generating", job.id)
-                return _done(request, already=True)
-            if status is None:
-                # Submitted by a producer that writes no lifecycle row: start the row here.
-                await asyncio.to_thread(
-                    self.store.record_submitted, [request], SUBMITTED, attempts - 1
-                )
             return await self._attempt(job, token, request, attempt, attempts, handle)
         finally:
             self._in_hand.pop(job.id, None)
@@ -123,17 +129,16 @@ class JobProcessor:
         if not job.deferredFailure:
             return  # the processor has already recorded it
         # A job whose worker died more than maxStalledCount times is failed by BullMQ itself.
-        task = asyncio.ensure_future(
+        self._in_background(
             asyncio.to_thread(
                 self.store.fail,
                 job.id,
                 f"BullMQ: {job.deferredFailure}",
                 FAILED,
-                from_statuses=(PENDING, SUBMITTED, PROCESSING),
-            )
+                from_statuses=OPEN,
+            ),
+            "recording a BullMQ failure",
         )
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
 
     async def _attempt(
         self,
@@ -144,55 +149,62 @@ class JobProcessor:
         attempts: int,
         handle: _InHand,
     ) -> dict[str, Any]:
-        if handle.give_back.is_set():
-            return await self._give_back(job, token, request)
+        give_back = handle.give_back
+        if give_back.done():
+            return await self._give_back(job, token, request, None)
         loop = asyncio.get_running_loop()
-        started = asyncio.Event()
-        future = loop.run_in_executor(
-            self.executor, self._run, request, attempt, attempt >= attempts, loop, started
-        )
-        give_back = asyncio.ensure_future(handle.give_back.wait())
-        start_wait = asyncio.ensure_future(started.wait())
-        try:
-            # The clock starts when a thread takes the attempt, not while it waits for one.
-            await asyncio.wait({future, give_back, start_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if not future.done() and not give_back.done():
-                await asyncio.wait(
-                    {future, give_back},
-                    timeout=self.timeout_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            if future.done():
-                return await self._outcome(request, future, attempt, attempts)
-            _abandon(future)
-            if give_back.done():
-                return await self._give_back(job, token, request)
-            return await self._time_out(request)
-        finally:
-            give_back.cancel()
-            start_wait.cancel()
+        owned = OwnedAttempt(self.store, request.task_id, attempt)
+        future = loop.run_in_executor(self.executor, self._run, request, owned, attempts)
+        claimed = False
+        while not future.done() and not give_back.done():
+            # The clock starts when a thread takes the attempt (``owned.began``, on the loop's
+            # monotonic clock), not while it waits for one; the thread sends no signal for it.
+            now = loop.time()
+            if owned.began is None:
+                wake = now + min(CLAIM_AFTER_SECONDS, self.timeout_seconds)
+            else:
+                deadline = owned.began + self.timeout_seconds
+                if now >= deadline:
+                    break
+                if not claimed and now >= owned.began + CLAIM_AFTER_SECONDS:
+                    self._in_background(asyncio.to_thread(owned.claim), "showing an attempt")
+                    claimed = True
+                wake = deadline if claimed else min(owned.began + CLAIM_AFTER_SECONDS, deadline)
+            await asyncio.wait(
+                {future, give_back}, timeout=max(wake - now, 0.0), return_when="FIRST_COMPLETED"
+            )
+        if not future.done() and not await asyncio.to_thread(owned.abandon):
+            await asyncio.wait({future})  # it has just written its outcome
+        if future.done():
+            return await self._outcome(request, future, owned, attempts)
+        _abandon(future)
+        if give_back.done():
+            return await self._give_back(job, token, request, owned)
+        return await self._time_out(request, owned)
 
     def _run(
-        self,
-        request: GenerationRequest,
-        attempt: int,
-        final_attempt: bool,
-        loop: asyncio.AbstractEventLoop,
-        started: asyncio.Event,
-    ) -> Article:
+        self, request: GenerationRequest, owned: OwnedAttempt, attempts: int
+    ) -> Article | None:
+        """The attempt on its thread; None when the task was completed before."""
         with self._busy_lock:
             self._busy_threads += 1
         try:
-            # The loop may be gone already when the process is exiting.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(started.set)
+            owned.start(self.timeout_seconds)
+            status = self.store.status(request.task_id)
+            if status == COMPLETED:
+                # Done before (e.g. the worker died between storing and acknowledging).
+                return None
+            if status is None:
+                # Submitted by a producer that writes no lifecycle row: start the row here.
+                self.store.record_submitted([request], SUBMITTED, attempts - 1)
             return generate_and_store(
                 request,
                 self.generator,
                 self.store,
-                attempt=attempt,
-                final_attempt=final_attempt,
+                attempt=owned.attempt,
+                final_attempt=owned.attempt >= attempts,
                 timeout_seconds=self.timeout_seconds,
+                owned=owned,
             )
         finally:
             with self._busy_lock:
@@ -201,14 +213,18 @@ class JobProcessor:
     async def _outcome(
         self,
         request: GenerationRequest,
-        future: asyncio.Future[Article],
-        attempt: int,
+        future: asyncio.Future[Article | None],
+        owned: OwnedAttempt,
         attempts: int,
     ) -> dict[str, Any]:
         error = future.exception()
         task_id = request.task_id
+        attempt = owned.attempt
         if error is None:
             article = future.result()
+            if article is None:
+                log.info("%s is already completed; acknowledged without generating", task_id)
+                return _done(request, already=True)
             log.info(
                 "%s completed on attempt %d/%d: %s (%s)",
                 task_id,
@@ -234,7 +250,8 @@ class JobProcessor:
                     task_id,
                     f"{type(error).__name__}: {error}",
                     FAILED,
-                    from_statuses=(PENDING, SUBMITTED, PROCESSING),
+                    from_statuses=OPEN,
+                    claim=owned.claim_values,
                 )
         else:
             log.warning(
@@ -242,18 +259,26 @@ class JobProcessor:
             )
         raise error
 
-    async def _time_out(self, request: GenerationRequest) -> dict[str, Any]:
+    async def _time_out(self, request: GenerationRequest, owned: OwnedAttempt) -> dict[str, Any]:
         message = f"generation exceeded its timeout of {self.timeout_seconds:g} s"
         closed = await asyncio.to_thread(
-            self.store.fail, request.task_id, message, TIMEOUT, from_statuses=(PROCESSING,)
+            self.store.fail,
+            request.task_id,
+            message,
+            TIMEOUT,
+            from_statuses=OPEN,
+            claim=owned.claim_values,
         )
         if not closed and await asyncio.to_thread(self.store.status, request.task_id) == COMPLETED:
-            return _done(request, already=True)  # it finished at the last moment
+            return _done(request, already=True)  # completed elsewhere meanwhile
         log.warning("%s timed out after %g s", request.task_id, self.timeout_seconds)
         # A generation that hangs this long is not retried: the row says timeout.
         raise UnrecoverableError(message)
 
-    async def _give_back(self, job: Job, token: str, request: GenerationRequest) -> dict[str, Any]:
+    async def _give_back(
+        self, job: Job, token: str, request: GenerationRequest, owned: OwnedAttempt | None
+    ) -> dict[str, Any]:
+        """Return the job to the queue; ``owned``, if any, was abandoned already."""
         requeued = await asyncio.to_thread(self.store.requeue, request.task_id, HAND_BACK_NOTE)
         if (
             not requeued
@@ -265,10 +290,15 @@ class JobProcessor:
         log.info("%s handed back to the queue", request.task_id)
         raise DelayedError()
 
-    def _background_done(self, task: asyncio.Task[Any]) -> None:
+    def _in_background(self, work: Any, what: str) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(functools.partial(self._background_done, what=what))
+
+    def _background_done(self, task: asyncio.Future[Any], what: str) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("recording a BullMQ failure failed: %s", task.exception())
+            log.error("%s failed: %s", what, task.exception())
 
 
 def _parse(job: Job) -> GenerationRequest:
@@ -289,7 +319,7 @@ def _done(request: GenerationRequest, *, already: bool = False) -> dict[str, Any
     }
 
 
-def _abandon(future: asyncio.Future[Article]) -> None:
+def _abandon(future: asyncio.Future[Article | None]) -> None:
     """Stop waiting for an attempt. Not started: it never runs. Running: its thread finishes on
     its own, and the conditional row updates discard whatever it produces."""
     future.cancel()

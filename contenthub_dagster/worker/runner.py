@@ -31,6 +31,7 @@ from contenthub_dagster.queue.connection import (
 from contenthub_dagster.storage.contents import ContentStore
 from contenthub_dagster.storage.database import describe_database, open_store
 from contenthub_dagster.worker.config import REDIS_TIMEOUT_SECONDS, WorkerConfig
+from contenthub_dagster.worker.logs import stop_worker_logging
 from contenthub_dagster.worker.processor import JobProcessor
 
 log = logging.getLogger("contenthub_dagster.worker")
@@ -70,6 +71,7 @@ def run(config: WorkerConfig) -> int:
         # Abandoned generations (timed out or handed back) still block in HTTP calls; the
         # interpreter would wait for them at exit. Their results are discarded anyway.
         log.info("exiting with %d abandoned generation(s) still running", busy)
+        stop_worker_logging()
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -124,7 +126,8 @@ async def _connect(config: WorkerConfig) -> tuple[ContentStore, Generator, aiore
     except ValueError as exc:
         raise WorkerSetupError(str(exc)) from exc
     try:
-        store = await asyncio.to_thread(open_store, config.database_url)
+        # Each job in hand uses at most one connection at a time on its generation thread.
+        store = await asyncio.to_thread(open_store, config.database_url, config.concurrency)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise WorkerSetupError(

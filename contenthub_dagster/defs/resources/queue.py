@@ -148,6 +148,8 @@ class BullMQQueueResource(GenerationQueueResource):
             # Chunk by chunk, so only one chunk of requests is ever in memory.
             with transient_as(StoreUnavailableError, what):
                 store.record_submitted(chunk, PENDING)
+                # A worker takes only open rows: a row failed as not queued is reopened first.
+                store.reopen_not_queued(r.task_id for r in chunk)
 
         def after(task_ids: Sequence[str]) -> None:
             with transient_as(StoreUnavailableError, what):

@@ -1,0 +1,272 @@
+"""Draining a queue: our worker vs. a bare bullmq Worker doing one INSERT per job.
+
+Queues N generation tasks the way the Dagster job does (lifecycle rows, then BullMQ jobs) and
+drains them in-process with our worker's processor (offline generator, PostgreSQL), then queues
+them again and drains them with a bare ``bullmq.Worker`` whose processor INSERTs one row per job
+on a thread pool of the same size. Both at the same concurrency, interleaved (the order
+alternates per repetition), timed from the worker's start until the last job is acknowledged.
+Prints the median of each, their ratio and every repetition:
+
+    python benchmarks/worker_drain.py --tasks 2000 --concurrency 5 20 --repetitions 3
+
+Uses a PostgreSQL database and a Redis key prefix of its own, both removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import sqlalchemy as sa
+from bullmq import Job, Worker
+
+from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.generation.registry import make_generator
+from contenthub_dagster.queue.connection import redis_client
+from contenthub_dagster.queue.producer import BullMQProducer
+from contenthub_dagster.storage.contents import COMPLETED, SUBMITTED, ContentStore
+from contenthub_dagster.storage.database import open_store
+from contenthub_dagster.storage.engine import engine_for
+from contenthub_dagster.storage.tables import content_generation_tasks, generated_contents
+from contenthub_dagster.worker.config import REDIS_TIMEOUT_SECONDS, WorkerConfig
+from contenthub_dagster.worker.logs import start_worker_logging, stop_worker_logging
+from contenthub_dagster.worker.processor import JobProcessor
+
+reference_metadata = sa.MetaData()
+reference_rows = sa.Table(
+    "reference_rows",
+    reference_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("topic", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+)
+
+Drain = Callable[[str, int, int], Awaitable[float]]
+
+
+def make_requests(count: int, run: str) -> list[GenerationRequest]:
+    return [
+        GenerationRequest(
+            task_id=f"task-{uuid.uuid4().hex[:12]}",
+            account_id=49,
+            account_name="车界显眼包",
+            topic=f"话题 {i}",
+            keywords="车界显眼包,技术",
+            category="技术",
+            requirements=f"为车界显眼包创作关于话题 {i} 的内容",
+            tone="幽默",
+            priority=1 + i % 10,
+            auto_approve=i % 2 == 0,
+            scheduled_task="benchmark",
+            run_id=f"run-{run}",
+            submitted_at="2026-11-28T00:00:00Z",
+        )
+        for i in range(count)
+    ]
+
+
+@contextmanager
+def own_database(admin_url: str) -> Iterator[str]:
+    name = f"chd_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def delete_keys(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url, socket_timeout=10)
+    try:
+        batch = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(batch), 500):
+            client.delete(*batch[start : start + 500])
+    finally:
+        client.close()
+
+
+async def run_until_drained(worker: Worker, count: int) -> float:
+    """Run ``worker`` until ``count`` jobs completed; seconds from start to the last one."""
+    done = asyncio.Event()
+    completed = 0
+
+    def on_completed(job: Job, result: Any) -> None:
+        nonlocal completed
+        completed += 1
+        if completed >= count:
+            done.set()
+
+    worker.on("completed", on_completed)
+    worker.on("failed", lambda job, err: print(f"  failed: {job.id}: {err}"))
+    started = time.perf_counter()
+    running = asyncio.ensure_future(worker.run())
+    waiting = asyncio.ensure_future(done.wait())
+    await asyncio.wait({running, waiting}, timeout=600, return_when=asyncio.FIRST_COMPLETED)
+    elapsed = time.perf_counter() - started
+    if not done.is_set():
+        raise RuntimeError(f"only {completed}/{count} jobs completed")
+    await worker.close()
+    await asyncio.wait_for(running, 60)
+    return elapsed
+
+
+def worker_options(redis_url: str, prefix: str, queue: str, concurrency: int) -> dict[str, Any]:
+    config = WorkerConfig(redis_url, queue, prefix, concurrency=concurrency)
+    options = config.worker_options(redis_client(redis_url, REDIS_TIMEOUT_SECONDS))
+    # No retention limits: the drained jobs are deleted with the prefix.
+    return options
+
+
+def ours(database_url: str, redis_url: str, prefix: str) -> Drain:
+    """Our worker's processor, as ``contenthub-dagster worker`` wires it."""
+
+    async def drain(queue: str, count: int, concurrency: int) -> float:
+        store = open_store(database_url, concurrency)
+        executor = ThreadPoolExecutor(concurrency, thread_name_prefix="contenthub-generate")
+        processor = JobProcessor(store, make_generator("offline"), executor, 1800.0)
+        options = worker_options(redis_url, prefix, queue, concurrency)
+        worker = Worker(queue, processor.process, options)
+        worker.on("failed", processor.on_failed)
+        try:
+            return await run_until_drained(worker, count)
+        finally:
+            executor.shutdown(wait=True)
+            await options["connection"].aclose()
+
+    return drain
+
+
+def reference(database_url: str, redis_url: str, prefix: str) -> Drain:
+    """A bare bullmq Worker: one INSERT per job, on a thread pool of the same size."""
+
+    async def drain(queue: str, count: int, concurrency: int) -> float:
+        engine = engine_for(database_url, concurrency)
+        executor = ThreadPoolExecutor(concurrency, thread_name_prefix="reference")
+        loop = asyncio.get_running_loop()
+
+        def insert(data: dict[str, Any]) -> None:
+            with engine.begin() as conn:
+                conn.execute(
+                    reference_rows.insert().values(task_id=data["task_id"], topic=data["topic"])
+                )
+
+        async def process(job: Job, token: str) -> dict[str, Any]:
+            await loop.run_in_executor(executor, insert, job.data)
+            return {"task_id": job.data["task_id"]}
+
+        options = worker_options(redis_url, prefix, queue, concurrency)
+        worker = Worker(queue, process, options)
+        try:
+            return await run_until_drained(worker, count)
+        finally:
+            executor.shutdown(wait=True)
+            await options["connection"].aclose()
+
+    return drain
+
+
+def queue_tasks(
+    database_url: str, redis_url: str, prefix: str, queue: str, count: int
+) -> list[str]:
+    requests = make_requests(count, queue)
+    ContentStore(engine_for(database_url)).record_submitted(requests, SUBMITTED)
+    outcomes = BullMQProducer(redis_url, queue, prefix, chunk_size=500).submit(requests)
+    assert all(o.error is None for o in outcomes.values())
+    return [r.task_id for r in requests]
+
+
+def check_ours(database_url: str, task_ids: list[str]) -> None:
+    engine = engine_for(database_url)
+    tasks, contents = content_generation_tasks, generated_contents
+    with engine.connect() as conn:
+        done = conn.execute(
+            sa.select(sa.func.count()).where(
+                tasks.c.task_id.in_(task_ids), tasks.c.status == COMPLETED
+            )
+        ).scalar_one()
+        stored = conn.execute(
+            sa.select(sa.func.count()).where(contents.c.task_id.in_(task_ids))
+        ).scalar_one()
+    if (done, stored) != (len(task_ids), len(task_ids)):
+        raise RuntimeError(f"ours: {done} rows completed, {stored} articles of {len(task_ids)}")
+
+
+def reset(database_url: str, redis_url: str, prefix: str) -> None:
+    with engine_for(database_url).begin() as conn:
+        conn.execute(
+            sa.text("TRUNCATE content_generation_tasks, generated_contents, reference_rows")
+        )
+    delete_keys(redis_url, prefix)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[5, 20])
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+
+    # The worker logs a line per job as `contenthub-dagster worker` does, into a file here.
+    log_file = (Path(tempfile.mkdtemp()) / "worker.log").open("w", encoding="utf-8")
+    start_worker_logging(log_file)
+    prefix = f"chd-bench-{uuid.uuid4().hex[:8]}"
+    with own_database(args.pg_admin_url) as database_url:
+        try:
+            open_store(database_url)
+            reference_metadata.create_all(engine_for(database_url))
+            sides: dict[str, Drain] = {
+                "ours": ours(database_url, args.redis_url, prefix),
+                "reference": reference(database_url, args.redis_url, prefix),
+            }
+            print(
+                f"{args.tasks} tasks, PostgreSQL, offline generator, medians of "
+                f"{args.repetitions} interleaved repetitions"
+            )
+            for concurrency in args.concurrency:
+                times: dict[str, list[float]] = {"ours": [], "reference": []}
+                for rep in range(args.repetitions):
+                    order = ["ours", "reference"] if rep % 2 == 0 else ["reference", "ours"]
+                    for side in order:
+                        reset(database_url, args.redis_url, prefix)
+                        queue = f"{side}-c{concurrency}-r{rep}"
+                        ids = queue_tasks(database_url, args.redis_url, prefix, queue, args.tasks)
+                        elapsed = asyncio.run(sides[side](queue, args.tasks, concurrency))
+                        if side == "ours":
+                            check_ours(database_url, ids)
+                        times[side].append(elapsed)
+                ours_s = statistics.median(times["ours"])
+                ref_s = statistics.median(times["reference"])
+                print(
+                    f"concurrency {concurrency:>2}: ours {ours_s:6.2f} s "
+                    f"({args.tasks / ours_s:5.0f} jobs/s), reference {ref_s:6.2f} s "
+                    f"({args.tasks / ref_s:5.0f} jobs/s), ratio {ours_s / ref_s:4.2f}x"
+                )
+                for side in ("ours", "reference"):
+                    print(f"  {side:>9}: " + ", ".join(f"{t:.2f}" for t in times[side]))
+        finally:
+            delete_keys(args.redis_url, prefix)
+            engine_for(database_url).dispose()
+            for size in args.concurrency:
+                engine_for(database_url, size).dispose()
+            stop_worker_logging()
+            log_file.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Alembic migrations of our tables; run through contenthub_dagster.storage.schema."""
