@@ -113,6 +113,18 @@ class Settings(BaseSettings):
     worker_stalled_ms: int = Field(
         default=30_000, ge=100, description="How often a worker looks for stalled jobs."
     )
+    op_max_retries: int = Field(
+        default=5,
+        ge=0,
+        description="Retries of a run's step after a connection or timeout error of Redis or the "
+        "database (exponential backoff; the default covers a restart of over 60 s).",
+    )
+    op_retry_delay: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds before a step's first retry; retry n waits (2^n - 1) times this "
+        "(2, 6, 14, 30, 62 s: 114 s in all with the default five retries).",
+    )
     max_tasks_per_run: int = Field(
         default=MAX_TASKS_PER_RUN_DEFAULT,
         gt=0,

@@ -17,6 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "contenthub_dagster.cli.trigger:trigger_command",
         "Launch one run of task KEY now (queued when the instance has a run queue).",
     ),
+    "reexecute": (
+        "contenthub_dagster.cli.reexecute:reexecute_command",
+        "Re-execute RUN_ID here, queueing only tasks not yet queued.",
+    ),
     "executions": (
         "contenthub_dagster.cli.executions:executions_command",
         "Runs of every task (newest first): status, times, submitted/failed, message.",

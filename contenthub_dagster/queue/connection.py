@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote, unquote
 
 import redis.asyncio as aioredis
@@ -10,14 +11,22 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from contenthub_dagster.domain.problems import TransientError
 from contenthub_dagster.masking import mask_url, redact, split_userinfo, url_secrets
 from contenthub_dagster.settings import configured_secrets
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
-class QueueUnavailableError(RuntimeError):
-    """The configured Redis did not answer."""
+class QueueUnavailableError(TransientError):
+    """The configured Redis did not answer (refused, lost the connection, or timed out)."""
+
+
+def is_transient_redis_error(exc: BaseException) -> bool:
+    """A connection or timeout error, which a later try may not meet; not a refused command."""
+    return isinstance(
+        exc, RedisConnectionError | RedisTimeoutError | asyncio.TimeoutError | OSError
+    )
 
 
 def client_url(url: str) -> str:

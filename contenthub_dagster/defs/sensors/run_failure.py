@@ -36,8 +36,14 @@ def build_task_run_failure_sensor(
         ),
         minimum_interval_seconds=FAILURE_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
+        # Runs of `dagster job execute` (and execute_job) record no code location, and Dagster
+        # matches a sensor's own-location runs by that origin: without this they were skipped.
+        # Every run is seen instead; the body keeps the task runs (those with a task tag).
+        monitor_all_code_locations=True,
     )
-    def _sensor(context: dg.RunFailureSensorContext) -> None:
+    def _sensor(context: dg.RunFailureSensorContext) -> dg.SkipReason | None:
+        if not is_task_run(context.dagster_run):
+            return dg.SkipReason(f"run {context.dagster_run.run_id} is not a task run")
         alert = failure_alert(context)
         line = f"Task {alert['task']} run {alert['run_id']} failed: {alert['message']}"
         if alert["errors"]:
@@ -47,16 +53,22 @@ def build_task_run_failure_sensor(
 
         url = get_settings().alert_webhook
         if url is None:
-            return
+            return None
         problem = post_alert(url, alert, webhook_timeout)
         if problem is None:
             context.log.info(f"Posted the failure of task {alert['task']} to {webhook_label(url)}")
-            return
+            return None
         warning = f"Could not post the failure of task {alert['task']} to {webhook_label(url)}: "
         context.log.warning(warning + problem)
         logger.warning(warning + problem)
+        return None
 
     return _sensor
+
+
+def is_task_run(run: dg.DagsterRun) -> bool:
+    """A run of one of our task jobs, however it was started (every such run has the tags)."""
+    return tags.TASK in run.tags and tags.TASK_TYPE in run.tags
 
 
 def failure_alert(context: dg.RunFailureSensorContext) -> dict[str, Any]:
