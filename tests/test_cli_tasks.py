@@ -228,6 +228,7 @@ CLI_COMMANDS = [
     ["tasks", "show"],
     ["tasks", "validate"],
     ["trigger"],
+    ["reexecute"],
     ["executions"],
     ["status"],
     ["executors"],
