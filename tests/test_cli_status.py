@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -159,6 +160,67 @@ def test_queue_mode_sees_a_connected_worker(tmp_path: Path, redis_queue: tuple[s
 
     report = asyncio.run(check())["queue"]
     assert report["worker_connected"] is True and report["workers"] >= 1
+
+
+@pytest.mark.unit
+def test_one_worker_process_counts_once_however_many_connections_it_opens(
+    tmp_path: Path, redis_queue: tuple[str, str]
+) -> None:
+    """Workers as ``contenthub-dagster worker`` builds them (WorkerConfig.worker_options names
+    every connection ``contenthub-<host>-<pid>``): BullMQ lists each connection; status counts
+    the processes."""
+    from contenthub_dagster.queue.connection import redis_client
+    from contenthub_dagster.worker.config import WorkerConfig
+
+    url, prefix = redis_queue
+    home = tmp_path / "home"
+    write_instance_yaml(home)
+    config = WorkerConfig(redis_url=url, prefix=prefix, concurrency=5)
+
+    async def check(names: list[str]) -> tuple[dict, str]:
+        async def process(job: object, token: str) -> None:
+            return None
+
+        workers, clients, loops = [], [], []
+        for name in names:
+            client = redis_client(url)
+            clients.append(client)
+            options = {**config.worker_options(client), "name": name}
+            worker = Worker("content-generation", process, options)
+            workers.append(worker)
+            loops.append(asyncio.ensure_future(worker.run()))  # the runner's way: autorun is off
+        try:
+            for _ in range(200):
+                if all(w.running for w in workers):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # the blocking wait for jobs opens its connection
+            env = {"CONTENTHUB_REDIS_URL": url, "CONTENTHUB_QUEUE_PREFIX": prefix}
+            report = await asyncio.to_thread(status, home, **env)
+            text = await asyncio.to_thread(invoke, ["status"], {"DAGSTER_HOME": str(home), **env})
+            return report["queue"], text.stdout
+        finally:
+            for worker in workers:
+                await worker.close()
+            await asyncio.gather(*loops, return_exceptions=True)
+            for client in clients:
+                await client.aclose()
+
+    own_name = config.worker_options(None)["name"]
+    assert own_name.startswith("contenthub-") and own_name.endswith(f"-{os.getpid()}")
+    report, text = asyncio.run(check([own_name]))
+    assert report["workers"] == 1 and report["worker_connected"] is True
+    (process,) = report["worker_processes"]
+    assert process["name"] == own_name
+    assert process["connections"] == report["worker_connections"] >= 2  # what was counted before
+    assert f"1 worker process(es) connected: {own_name} (" in text
+
+    report, _ = asyncio.run(check(["contenthub-host-a-1", "contenthub-host-b-2"]))
+    assert report["workers"] == 2
+    assert [p["name"] for p in report["worker_processes"]] == [
+        "contenthub-host-a-1",
+        "contenthub-host-b-2",
+    ]
 
 
 @pytest.mark.unit

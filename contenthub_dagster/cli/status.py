@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
@@ -21,6 +23,10 @@ from contenthub_dagster.cli.output import (
 )
 from contenthub_dagster.cli.tasks import json_option, load_tasks
 from contenthub_dagster.settings import get_settings
+
+if TYPE_CHECKING:
+    # Imported only in queue mode: the BullMQ client is slow to import.
+    from contenthub_dagster.admin.queue_status import QueueStatus
 
 
 @click.command("status")
@@ -100,8 +106,7 @@ def render_status(report: SchedulerStatus, timezone: str) -> str:
         lines.append(f"queue:      {queue.queue!r} at {queue.redis}: UNREACHABLE ({queue.error})")
     else:
         counts = ", ".join(f"{state} {n}" for state, n in (queue.counts or {}).items())
-        workers = f"{queue.workers} worker(s) connected" if queue.workers else "NO worker connected"
-        lines.append(f"queue:      {queue.queue!r} at {queue.redis}: {counts}; {workers}")
+        lines.append(f"queue:      {queue.queue!r} at {queue.redis}: {counts}; {_workers(queue)}")
     return "\n".join(lines)
 
 
@@ -115,3 +120,14 @@ def _daemon_line(daemon: DaemonStatus, tolerance: str, timezone: str) -> str:
         if not daemon.running:
             text += f", older than {tolerance}"
     return text + (f", error: {daemon.errors[0]}" if daemon.errors else "")
+
+
+def _workers(queue: QueueStatus) -> str:
+    connections = queue.worker_connections or {}
+    if not connections:
+        return "NO worker connected"
+    named = ", ".join(
+        f"{name or '(unnamed)'} ({n} connection{'s' if n != 1 else ''})"
+        for name, n in connections.items()
+    )
+    return f"{len(connections)} worker process(es) connected: {named}"
