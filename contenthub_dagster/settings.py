@@ -55,6 +55,11 @@ CREATOR_TIMEOUT_SECONDS = CREATOR_LONGEST_GENERATION_SECONDS + CREATOR_OVERHEAD_
 GENERATION_TIMEOUT_SECONDS = 2700.0
 
 
+# `status` calls a daemon running while its last heartbeat is at most this old: two of Dagster's
+# 30 s heartbeat intervals (Dagster itself tolerates 30 minutes).
+DAEMON_HEARTBEAT_TOLERANCE_SECONDS = 60.0
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
@@ -86,7 +91,14 @@ class Settings(BaseSettings):
     queue: str = Field(default="content-generation", description="BullMQ queue name.")
     queue_prefix: str = Field(default="bull", description="BullMQ key prefix.")
     timezone: str = Field(
-        default="Asia/Shanghai", description="Time zone of cron tasks that name none."
+        default="Asia/Shanghai",
+        description="Time zone of cron tasks that name none, and of the times commands print.",
+    )
+    daemon_heartbeat_tolerance: float = Field(
+        default=DAEMON_HEARTBEAT_TOLERANCE_SECONDS,
+        gt=0,
+        description="Seconds after its last heartbeat that `status` still counts a daemon as "
+        "running (Dagster's daemons beat every 30 s).",
     )
     generator: str = Field(default="offline", description="Generator of sync mode and workers.")
     alert_webhook: str | None = Field(default=None, description="Where run failures are POSTed.")

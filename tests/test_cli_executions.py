@@ -6,11 +6,15 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
+from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import History, history_in, invoke, write_instance_yaml
 from tests.services import postgres_database
 
@@ -31,6 +35,8 @@ RECORD_KEYS = {
     "failed",
     "error_message",
     "result",
+    "scheduled_for",
+    "start_delay_seconds",
 }
 
 
@@ -80,6 +86,7 @@ def test_json_gives_the_original_execution_record_per_run_newest_first(history: 
     assert (ok["submitted"], ok["failed"]) == (2, 0)
     assert isinstance(ok["duration"], float) and ok["duration"] >= 0
     assert ok["start_time"] <= ok["end_time"]
+    assert (ok["scheduled_for"], ok["start_delay_seconds"]) == (None, None)  # started by hand
 
     failed = by_id[runs["beta_failed"]]
     assert failed["status"] == "failed"
@@ -146,8 +153,14 @@ def test_human_output_shows_one_row_per_run(history: History) -> None:
         "TASK",
         "TRIGGER",
         "STATUS",
+        "SCHEDULED",
+        "FOR",
+        "(Asia/Shanghai)",
         "START",
+        "(Asia/Shanghai)",
+        "DELAY",
         "END",
+        "(Asia/Shanghai)",
         "DURATION",
         "SUB/FAIL",
         "MESSAGE",
@@ -249,3 +262,52 @@ def _instance(history: History) -> Iterator[dg.DagsterInstance]:
             os.environ.pop("DAGSTER_HOME", None)
         else:
             os.environ["DAGSTER_HOME"] = saved
+
+
+def test_a_scheduled_or_sensor_run_shows_its_tick_and_how_late_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule's tick (Dagster's tag) or the interval slot's start, and start minus tick."""
+    from contenthub_dagster.defs import tags
+    from contenthub_dagster.tasks.cadence import cadence_for
+    from tests.cli_support import TASKS_YAML
+
+    home, tasks = tmp_path / "home", tmp_path / "tasks.yaml"
+    tasks.write_text(TASKS_YAML, encoding="utf-8")
+    write_instance_yaml(home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    catalog = load_catalog(tasks)
+    now = datetime.now(UTC)
+    # The latest tick of each task: a newer one is not due yet, so the run is not skipped as stale.
+    daily = cadence_for(catalog.get("alpha"), "Asia/Shanghai").latest_tick(now).astimezone(UTC)
+    slot = int(now.timestamp() // 7200)  # beta: every 2 hours
+    runs = {}
+    with dg.DagsterInstance.get() as instance:
+        for key, extra in (
+            ("alpha", {tags.SCHEDULED_EXECUTION_TIME: daily.isoformat(), tags.TRIGGER: "schedule"}),
+            ("beta", {tags.SLOT: str(slot), tags.TRIGGER: "sensor"}),
+        ):
+            job = build_definitions(catalog).get_job_def(key)
+            config = {"ops": {"resolve_accounts": {"config": catalog.get(key).params_dict()}}}
+            result = job.execute_in_process(
+                instance=instance, run_config=config, tags=extra, raise_on_error=False
+            )
+            runs[key] = result.run_id
+
+    env = {"DAGSTER_HOME": str(home), "CONTENTHUB_TASKS": str(tasks)}
+    records = {r["id"]: r for r in json.loads(invoke(["executions", "--json"], env).stdout)}
+    scheduled, sensed = records[runs["alpha"]], records[runs["beta"]]
+    assert datetime.fromisoformat(scheduled["scheduled_for"]) == daily
+    assert datetime.fromisoformat(sensed["scheduled_for"]).timestamp() == slot * 7200
+    for record in (scheduled, sensed):
+        start = datetime.fromisoformat(record["start_time"])
+        tick = datetime.fromisoformat(record["scheduled_for"])
+        assert record["start_delay_seconds"] == round((start - tick).total_seconds(), 3)
+        assert 0 < record["start_delay_seconds"] < 86400
+
+    lines = invoke(["executions"], env).stdout.splitlines()
+    row = next(line for line in lines if line.startswith(runs["alpha"]))
+    shanghai = daily.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    assert f" {shanghai} " in row
+    assert f" +{scheduled['start_delay_seconds']:.1f}s " in row

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -160,6 +163,67 @@ def test_queue_mode_sees_a_connected_worker(tmp_path: Path, redis_queue: tuple[s
 
 
 @pytest.mark.unit
+def test_one_worker_process_counts_once_however_many_connections_it_opens(
+    tmp_path: Path, redis_queue: tuple[str, str]
+) -> None:
+    """Workers as ``contenthub-dagster worker`` builds them (WorkerConfig.worker_options names
+    every connection ``contenthub-<host>-<pid>``): BullMQ lists each connection; status counts
+    the processes."""
+    from contenthub_dagster.queue.connection import redis_client
+    from contenthub_dagster.worker.config import WorkerConfig
+
+    url, prefix = redis_queue
+    home = tmp_path / "home"
+    write_instance_yaml(home)
+    config = WorkerConfig(redis_url=url, prefix=prefix, concurrency=5)
+
+    async def check(names: list[str]) -> tuple[dict, str]:
+        async def process(job: object, token: str) -> None:
+            return None
+
+        workers, clients, loops = [], [], []
+        for name in names:
+            client = redis_client(url)
+            clients.append(client)
+            options = {**config.worker_options(client), "name": name}
+            worker = Worker("content-generation", process, options)
+            workers.append(worker)
+            loops.append(asyncio.ensure_future(worker.run()))  # the runner's way: autorun is off
+        try:
+            for _ in range(200):
+                if all(w.running for w in workers):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # the blocking wait for jobs opens its connection
+            env = {"CONTENTHUB_REDIS_URL": url, "CONTENTHUB_QUEUE_PREFIX": prefix}
+            report = await asyncio.to_thread(status, home, **env)
+            text = await asyncio.to_thread(invoke, ["status"], {"DAGSTER_HOME": str(home), **env})
+            return report["queue"], text.stdout
+        finally:
+            for worker in workers:
+                await worker.close()
+            await asyncio.gather(*loops, return_exceptions=True)
+            for client in clients:
+                await client.aclose()
+
+    own_name = config.worker_options(None)["name"]
+    assert own_name.startswith("contenthub-") and own_name.endswith(f"-{os.getpid()}")
+    report, text = asyncio.run(check([own_name]))
+    assert report["workers"] == 1 and report["worker_connected"] is True
+    (process,) = report["worker_processes"]
+    assert process["name"] == own_name
+    assert process["connections"] == report["worker_connections"] >= 2  # what was counted before
+    assert f"1 worker process(es) connected: {own_name} (" in text
+
+    report, _ = asyncio.run(check(["contenthub-host-a-1", "contenthub-host-b-2"]))
+    assert report["workers"] == 2
+    assert [p["name"] for p in report["worker_processes"]] == [
+        "contenthub-host-a-1",
+        "contenthub-host-b-2",
+    ]
+
+
+@pytest.mark.unit
 def test_unreachable_redis_is_reported_not_raised(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_instance_yaml(home)
@@ -229,7 +293,7 @@ def test_status_knows_the_code_locations_schedules_and_sensors_without_building_
             i.default_running,
             i.job,
             i.interval_seconds
-            if i.cadence is None
+            if i.kind == "sensor"
             else (
                 i.cadence.cron_strings[0]
                 if len(i.cadence.cron_strings) == 1
@@ -239,3 +303,111 @@ def test_status_knows_the_code_locations_schedules_and_sensors_without_building_
         for i in instigators_of(tasks, "Asia/Shanghai")
     }
     assert known == built
+
+
+def _beat(home: Path, daemon_type: str, age_seconds: float) -> None:
+    """Store a heartbeat of ``daemon_type`` sent ``age_seconds`` ago, as a daemon writes it."""
+    from dagster._daemon.types import DaemonHeartbeat
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        beat = DaemonHeartbeat(time.time() - age_seconds, daemon_type, "test-daemon")
+        instance.add_daemon_heartbeat(beat)
+
+
+@pytest.mark.unit
+def test_a_daemon_silent_longer_than_the_tolerance_is_not_running(home: Path) -> None:
+    """A daemon SIGKILLed 86 s ago: Dagster still calls it healthy (30 minutes' tolerance)."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        required = list(instance.get_required_daemon_types())
+    for daemon_type in required:
+        _beat(home, daemon_type, 86)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert all(s.healthy for s in instance.get_daemon_statuses().values())  # Dagster's view
+
+    report = status(home)
+    assert (report["running"], report["daemon"]["running"], report["daemon"]["healthy"]) == (
+        False,
+        False,
+        False,
+    )
+    assert report["daemon"]["heartbeat_tolerance_seconds"] == 60
+    daemons = report["daemon"]["daemons"]
+    assert {d["type"] for d in daemons} == set(required)
+    for d in daemons:
+        assert (d["running"], d["healthy"]) == (False, False)
+        assert 86 <= d["heartbeat_age_seconds"] < 120
+        assert datetime.fromisoformat(d["last_heartbeat"]).utcoffset().total_seconds() == 8 * 3600
+
+    text = invoke(["status"], {"DAGSTER_HOME": str(home)}).stdout
+    assert "daemon:     NOT running (no heartbeat in the last 60 s" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("  SCHEDULER:"))
+    assert re.fullmatch(
+        r"  SCHEDULER: NOT running, last heartbeat (8\d|9\d|1\d\d) s ago "
+        r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Asia/Shanghai\), older than 60 s",
+        line,
+    ), line
+
+    # A longer tolerance (an operator's choice) calls the same heartbeats running.
+    assert status(home, CONTENTHUB_DAEMON_HEARTBEAT_TOLERANCE="300")["daemon"]["healthy"] is True
+
+
+@pytest.mark.unit
+def test_a_fresh_heartbeat_is_running_and_shows_its_age(home: Path) -> None:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        required = list(instance.get_required_daemon_types())
+    for daemon_type in required:
+        _beat(home, daemon_type, 12)
+    report = status(home)
+    assert report["daemon"]["healthy"] is True
+    assert all(12 <= d["heartbeat_age_seconds"] < 40 for d in report["daemon"]["daemons"])
+    text = invoke(["status"], {"DAGSTER_HOME": str(home)}).stdout
+    assert "daemon:     running, healthy" in text
+    assert re.search(r"  SCHEDULER: ok, last heartbeat \d\d s ago \(.* Asia/Shanghai\)", text)
+
+
+INTERVAL_TASKS = """\
+tasks:
+  - key: sevenhours
+    name: 七小时
+    interval: 7
+    interval_unit: hours
+    params: {account_ids: [49]}
+"""
+
+
+@pytest.mark.unit
+def test_an_interval_task_shows_its_next_run_apart_from_the_sensors_next_check(
+    tmp_path: Path,
+) -> None:
+    """The next run is the next slot boundary; the next check is when the daemon looks."""
+    home = tmp_path / "home"
+    write_instance_yaml(home)
+    tasks = tmp_path / "tasks.yaml"
+    tasks.write_text(INTERVAL_TASKS, encoding="utf-8")
+    env = {"DAGSTER_HOME": str(home), "CONTENTHUB_TASKS": str(tasks)}
+    before = time.time()
+    report = status(home, CONTENTHUB_TASKS=str(tasks))
+    sensor = next(s for s in report["sensors"] if s["job"] == "sevenhours")
+    next_run = datetime.fromisoformat(sensor["next_run"])
+    next_check = datetime.fromisoformat(sensor["next_check"])
+    slot = 7 * 3600
+    assert next_run.timestamp() == (int(before // slot) + 1) * slot
+    assert next_check.timestamp() - before < 60
+    assert sensor["next_tick"] == sensor["next_check"]  # the key scripts read keeps its meaning
+    assert sensor["cadence"].startswith("Every 7 hours, counted from the Unix epoch")
+    assert sensor["cadence"].endswith("; checked every 60 s")
+    # Every time in the one display zone, with its offset.
+    assert {
+        datetime.fromisoformat(t).utcoffset().total_seconds()
+        for t in (
+            sensor["next_run"],
+            sensor["next_check"],
+        )
+    } == {8 * 3600}
+    assert report["timezone"] == "Asia/Shanghai"
+
+    utc = invoke(["status"], {**env, "CONTENTHUB_TIMEZONE": "UTC"}).stdout.splitlines()
+    header = next(line for line in utc if line.startswith("NAME"))
+    assert "NEXT RUN (UTC)" in header and "NEXT CHECK (UTC)" in header
+    row = next(line for line in utc if line.startswith("sevenhours_interval_sensor"))
+    assert next_run.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") in row

@@ -63,6 +63,46 @@ def test_show_prints_params_and_next_runs(tmp_path: Path) -> None:
     assert result.stdout.count(" 08:00:00") == 3
 
 
+MIXED_ZONES_YAML = """\
+tasks:
+  - key: utc_morning
+    name: UTC 早上
+    cron_expression: "0 8 * * *"
+    timezone: UTC
+    params: {account_ids: [49]}
+  - key: every3h
+    name: 三小时
+    interval: 3
+    interval_unit: hours
+    params: {account_ids: [49]}
+"""
+
+
+def test_list_prints_every_next_run_in_the_one_display_zone_it_names(tmp_path: Path) -> None:
+    """A cron task in UTC and an interval task (UTC slots): one column, one zone."""
+    path = tmp_path / "tasks.yaml"
+    path.write_text(MIXED_ZONES_YAML, encoding="utf-8")
+    result = invoke(["tasks", "list", "--file", str(path)])
+    assert result.exit_code == 0, result.stderr
+    header, morning, every3h = result.stdout.splitlines()
+    assert header.endswith("NEXT RUNS (Asia/Shanghai)")
+    column = header.index("NEXT RUNS")
+    morning_runs = morning[column:].split(", ")
+    assert len(morning_runs) == 3 and all(t.endswith(" 16:00:00") for t in morning_runs)
+    hours = [int(t.split()[1][:2]) for t in every3h[column:].split(", ")]
+    assert len(hours) == 3 and all(h % 3 == 2 for h in hours)  # 00:00 UTC is 08:00 here
+
+    # JSON keeps each task's own zone, with its offset.
+    views = json.loads(invoke(["tasks", "list", "--json", "--file", str(path)]).stdout)
+    assert all(t.endswith("T08:00:00+00:00") for t in views[0]["next_runs"])
+
+    shown = invoke(
+        ["tasks", "show", "utc_morning", "--file", str(path)], {"CONTENTHUB_TIMEZONE": "UTC"}
+    )
+    assert "next runs (UTC):" in shown.stdout
+    assert shown.stdout.count(" 08:00:00") == 3
+
+
 def test_show_unknown_key_is_one_error_line(tmp_path: Path) -> None:
     result = invoke(["tasks", "show", "gamma", "--file", str(tasks_file(tmp_path))])
     assert result.exit_code == 1

@@ -12,6 +12,8 @@ import dagster as dg
 
 from contenthub_dagster.defs import tags
 from contenthub_dagster.defs.results import result_and_message, result_and_message_from_tags
+from contenthub_dagster.defs.staleness import run_tick
+from contenthub_dagster.tasks.cadence import TaskCadence
 
 SUCCESS = "success"
 FAILED = "failed"
@@ -80,6 +82,9 @@ class Execution:
     failed: int | None
     message: str | None
     result: dict[str, Any] | None
+    # The tick the run was for: the schedule's time, or the start of the interval sensor's slot;
+    # None for runs started by hand.
+    scheduled_for: datetime | None = None
 
     @property
     def duration(self) -> float | None:
@@ -87,6 +92,14 @@ class Execution:
         if self.start_time is None or self.end_time is None:
             return None
         return round((self.end_time - self.start_time).total_seconds(), 3)
+
+    @property
+    def start_delay(self) -> float | None:
+        """Seconds from the tick to the run's start: how late it started (queue, daemon, outage);
+        ``None`` without a tick or before the start."""
+        if self.start_time is None or self.scheduled_for is None:
+            return None
+        return round((self.start_time - self.scheduled_for).total_seconds(), 3)
 
     def record(self) -> dict[str, Any]:
         """The original execution record's keys (plus the run's own), JSON-ready."""
@@ -105,6 +118,8 @@ class Execution:
             "failed": self.failed,
             "error_message": self.message,
             "result": self.result,
+            "scheduled_for": _iso(self.scheduled_for),
+            "start_delay_seconds": self.start_delay,
         }
 
 
@@ -116,8 +131,15 @@ class ExecutionPage:
     next_cursor: str | None
 
 
-def list_executions(instance: dg.DagsterInstance, query: ExecutionQuery) -> ExecutionPage:
+def list_executions(
+    instance: dg.DagsterInstance,
+    query: ExecutionQuery,
+    cadences: Mapping[str, TaskCadence] | None = None,
+) -> ExecutionPage:
     """A page of executions, newest first, from the instance's run history.
+
+    ``cadences`` (by task key) turn an interval sensor's slot number into the slot's start; a
+    schedule's tick is in the run's own tag.
 
     One run-records query per page: the ops tag each run with its result and message; only a
     finished run without them costs an event-log query.
@@ -135,7 +157,9 @@ def list_executions(instance: dg.DagsterInstance, query: ExecutionQuery) -> Exec
     for r in page:
         if found[r.dagster_run.run_id] is None and r.dagster_run.is_finished:
             found[r.dagster_run.run_id] = result_and_message(instance, r.dagster_run.run_id)
-    executions = [execution_from_record(r, found[r.dagster_run.run_id]) for r in page]
+    executions = [
+        execution_from_record(r, found[r.dagster_run.run_id], cadences or {}) for r in page
+    ]
     more = len(records) > query.limit
     return ExecutionPage(executions, page[-1].dagster_run.run_id if more and page else None)
 
@@ -146,14 +170,18 @@ def has_runs_for_task(instance: dg.DagsterInstance, task: str) -> bool:
 
 
 def execution_from_record(
-    record: dg.RunRecord, found: tuple[dict[str, Any] | None, str | None] | None
+    record: dg.RunRecord,
+    found: tuple[dict[str, Any] | None, str | None] | None,
+    cadences: Mapping[str, TaskCadence] | None = None,
 ) -> Execution:
     """One run record, with its result and message (``None``: not known yet)."""
     run = record.dagster_run
     result, message = found or (None, None)
+    task = run.tags.get(tags.TASK, run.job_name)
+    tick = run_tick(run.tags, (cadences or {}).get(task))
     return Execution(
         run_id=run.run_id,
-        task=run.tags.get(tags.TASK, run.job_name),
+        task=task,
         job_name=run.job_name,
         trigger=run.tags.get(tags.TRIGGER),
         dagster_status=run.status.value,
@@ -164,6 +192,7 @@ def execution_from_record(
         failed=_int_tag(run.tags, tags.FAILED),
         message=message,
         result=result,
+        scheduled_for=None if tick is None else tick.astimezone(UTC),
     )
 
 

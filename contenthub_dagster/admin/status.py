@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from contenthub_dagster.defs.instigators import Instigator, instigators_of
-from contenthub_dagster.settings import get_settings
+from contenthub_dagster.settings import Settings, get_settings
 from contenthub_dagster.tasks.model import ScheduledTask
 
 if TYPE_CHECKING:
@@ -29,12 +30,22 @@ LISTED_RUNS = 10
 
 @dataclass(frozen=True)
 class DaemonStatus:
-    """One daemon's health from its latest heartbeat."""
+    """One daemon from its latest heartbeat.
+
+    ``running``: that heartbeat is at most the tolerance old (CONTENTHUB_DAEMON_HEARTBEAT_TOLERANCE,
+    a few of the daemon's 30 s intervals; Dagster's own health check waits 30 minutes, so a
+    killed daemon stays "healthy" there long after it died). ``healthy``: running, without errors.
+    """
 
     daemon_type: str
-    healthy: bool
+    running: bool
     last_heartbeat: datetime | None
+    heartbeat_age_seconds: float | None
     errors: list[str]
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and not self.errors
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,14 @@ class InstigatorStatusRow:
     kind: str
     state: str
     cadence: str
-    next_tick: datetime | None
+    next_run: datetime | None  # when the task's next run is due (schedules, interval sensors)
+    next_check: datetime | None  # when the daemon next evaluates a sensor
     job: str | None
+
+    @property
+    def next_tick(self) -> datetime | None:
+        """The instigator's next evaluation: a schedule's next run, a sensor's next check."""
+        return self.next_run if self.kind == "schedule" else self.next_check
 
 
 @dataclass(frozen=True)
@@ -61,15 +78,18 @@ class SchedulerStatus:
     runs_in_flight: list[dict[str, str]] = field(default_factory=list)
     queue: QueueStatus | None = None
 
+    heartbeat_tolerance_seconds: float = 60.0
+    timezone: str = "UTC"
+
     @property
     def daemon_running(self) -> bool:
-        """Some daemon has sent a heartbeat recently."""
-        return any(d.healthy for d in self.daemons)
+        """Some daemon has sent a heartbeat within the tolerance."""
+        return any(d.running for d in self.daemons)
 
     @property
     def daemon_healthy(self) -> bool:
         """Every daemon the instance needs has sent a recent heartbeat without errors."""
-        return bool(self.daemons) and all(d.healthy and not d.errors for d in self.daemons)
+        return bool(self.daemons) and all(d.healthy for d in self.daemons)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,19 +97,23 @@ class SchedulerStatus:
             "daemon": {
                 "running": self.daemon_running,
                 "healthy": self.daemon_healthy,
+                "heartbeat_tolerance_seconds": self.heartbeat_tolerance_seconds,
                 "daemons": [
                     {
                         "type": d.daemon_type,
+                        "running": d.running,
                         "healthy": d.healthy,
-                        "last_heartbeat": _iso(d.last_heartbeat),
+                        "last_heartbeat": _iso(d.last_heartbeat, self.timezone),
+                        "heartbeat_age_seconds": d.heartbeat_age_seconds,
                         "errors": d.errors,
                     }
                     for d in self.daemons
                 ],
             },
             "jobs_count": self.tasks,
-            "schedules": [_row(i) for i in self.instigators if i.kind == "schedule"],
-            "sensors": [_row(i) for i in self.instigators if i.kind == "sensor"],
+            "timezone": self.timezone,
+            "schedules": [_row(i, self.timezone) for i in self.instigators if i.kind == "schedule"],
+            "sensors": [_row(i, self.timezone) for i in self.instigators if i.kind == "sensor"],
             "runs": {
                 "queued": self.queued_runs,
                 "in_progress": self.in_progress_runs,
@@ -112,6 +136,7 @@ def collect_status(
     crons, default states: :func:`instigators_of`), without building Dagster definitions; their
     state is what the instance stores, and the definition's default where it stores none.
     """
+    settings = get_settings()
     states = _states_by_name(instance.all_instigator_state(), location)
     now = time.time()
     rows = [_row_of(i, states.get(i.name), now) for i in instigators_of(tasks, default_timezone)]
@@ -120,7 +145,7 @@ def collect_status(
         limit=LISTED_RUNS,
     )
     return SchedulerStatus(
-        daemons=_daemons(instance),
+        daemons=_daemons(instance, now, settings.daemon_heartbeat_tolerance),
         instigators=rows,
         tasks=len(tasks),
         queued_runs=instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED])),
@@ -133,27 +158,30 @@ def collect_status(
             }
             for r in in_flight
         ],
-        queue=_queue(queue_timeout),
+        queue=_queue(settings, queue_timeout),
+        heartbeat_tolerance_seconds=settings.daemon_heartbeat_tolerance,
+        timezone=default_timezone,
     )
 
 
-def _daemons(instance: dg.DagsterInstance) -> list[DaemonStatus]:
-    statuses = instance.get_daemon_statuses()
-    return [
-        DaemonStatus(
-            daemon_type=daemon_type,
-            healthy=bool(status.healthy),
-            last_heartbeat=(
-                datetime.fromtimestamp(status.last_heartbeat.timestamp, UTC)
-                if status.last_heartbeat
-                else None
-            ),
-            errors=[e.message.strip() for e in (status.last_heartbeat.errors or [])]
-            if status.last_heartbeat
-            else [],
+def _daemons(instance: dg.DagsterInstance, now: float, tolerance: float) -> list[DaemonStatus]:
+    """Each required daemon, running or not by the age of its last heartbeat (not Dagster's
+    ``healthy``, which tolerates 30 minutes of silence)."""
+    found = []
+    for daemon_type, status in sorted(instance.get_daemon_statuses().items()):
+        beat = status.last_heartbeat
+        at = None if beat is None else datetime.fromtimestamp(beat.timestamp, UTC)
+        age = None if beat is None else round(max(0.0, now - beat.timestamp), 1)
+        found.append(
+            DaemonStatus(
+                daemon_type=daemon_type,
+                running=age is not None and age <= tolerance,
+                last_heartbeat=at,
+                heartbeat_age_seconds=age,
+                errors=[e.message.strip() for e in (beat.errors or [])] if beat else [],
+            )
         )
-        for daemon_type, status in sorted(statuses.items())
-    ]
+    return found
 
 
 def _states_by_name(states: Sequence[Any], location: str) -> dict[str, Any]:
@@ -175,35 +203,40 @@ def _effective_state(state: Any, default_running: bool) -> str:
 
 def _row_of(instigator: Instigator, state: Any, now: float) -> InstigatorStatusRow:
     status = _effective_state(state, instigator.default_running)
-    next_tick = None
-    if instigator.cadence is not None:
-        cadence = instigator.cadence
-        if status == "RUNNING":
-            ticks = cadence.next_ticks(1, datetime.fromtimestamp(now, UTC))
-            next_tick = ticks[0] if ticks else None
+    running = status == "RUNNING"
+    cadence = instigator.cadence
+    next_run = next_check = None
+    if cadence is not None and running:
+        # A schedule's next tick, or the start of an interval task's next slot: the sensor
+        # requests the slot's run at its first check after that.
+        ticks = cadence.next_ticks(1, datetime.fromtimestamp(now, UTC))
+        next_run = ticks[0] if ticks else None
+    if instigator.kind == "schedule":
+        assert cadence is not None
         text = f"{' | '.join(cadence.cron_strings)} ({cadence.timezone})"
     else:
         interval = instigator.interval_seconds or 30
-        if status == "RUNNING":
+        if running:
             last = getattr(state.instigator_data if state else None, "last_tick_timestamp", None)
             # The daemon evaluates a sensor once its minimum interval has passed since the last
             # tick.
-            next_tick = datetime.fromtimestamp(
+            next_check = datetime.fromtimestamp(
                 now if last is None else max(now, last + interval), UTC
             )
-        text = f"every {interval} s at most"
+        checked = f"checked every {interval} s"
+        text = checked if cadence is None else f"{cadence.describe()}; {checked}"
     return InstigatorStatusRow(
         name=instigator.name,
         kind=instigator.kind,
         state=status,
         cadence=text,
-        next_tick=next_tick,
+        next_run=next_run,
+        next_check=next_check,
         job=instigator.job,
     )
 
 
-def _queue(timeout: float) -> QueueStatus | None:
-    config = get_settings()
+def _queue(config: Settings, timeout: float) -> QueueStatus | None:
     if config.redis_url is None:
         return None
     # Imported only in queue mode: the BullMQ client and its Redis client are slow to import.
@@ -212,15 +245,18 @@ def _queue(timeout: float) -> QueueStatus | None:
     return queue_status(config.redis_url, config.queue, config.queue_prefix, timeout)
 
 
-def _row(row: InstigatorStatusRow) -> dict[str, Any]:
+def _row(row: InstigatorStatusRow, timezone: str) -> dict[str, Any]:
     return {
         "name": row.name,
         "state": row.state,
         "cadence": row.cadence,
-        "next_tick": _iso(row.next_tick),
+        "next_tick": _iso(row.next_tick, timezone),
+        "next_run": _iso(row.next_run, timezone),
+        "next_check": _iso(row.next_check, timezone),
         "job": row.job,
     }
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _iso(value: datetime | None, timezone: str) -> str | None:
+    """ISO 8601 with the offset of ``timezone``."""
+    return None if value is None else value.astimezone(ZoneInfo(timezone)).isoformat()

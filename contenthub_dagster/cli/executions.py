@@ -14,9 +14,10 @@ from contenthub_dagster.admin.executions import (
     parse_since,
 )
 from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
-from contenthub_dagster.cli.output import emit_json, fail, local_time, table
+from contenthub_dagster.cli.output import duration_text, emit_json, fail, local_time, table
 from contenthub_dagster.cli.tasks import json_option, load_tasks
 from contenthub_dagster.settings import get_settings
+from contenthub_dagster.tasks.cadence import cadence_for
 
 
 @click.command("executions")
@@ -41,13 +42,16 @@ def executions_command(
         instance = open_instance()
     except (ValueError, InstanceUnavailableError) as exc:
         fail(str(exc))
+    catalog = load_tasks(None)
+    # The current cadences give an interval sensor's slot its start time.
+    cadences = {t.key: cadence_for(t, timezone) for t in catalog.tasks}
     with instance:
         if cursor and instance.get_run_by_id(cursor) is None:
             fail(f"unknown cursor {cursor!r}: not a run id of this instance")
-        if task and load_tasks(None).get(task) is None and not has_runs_for_task(instance, task):
+        if task and catalog.get(task) is None and not has_runs_for_task(instance, task):
             fail(f"unknown task {task!r}: no such task and no runs of it in the history")
         query = ExecutionQuery(task, status, since_time, limit, cursor)
-        page = list_executions(instance, query)
+        page = list_executions(instance, query, cadences)
     if as_json:
         emit_json([e.record() for e in page.executions])
         if page.next_cursor:
@@ -57,11 +61,24 @@ def executions_command(
 
 
 def render_executions(page: ExecutionPage, timezone: str) -> str:
-    """The executions as a table, times in ``timezone``, and the next page's cursor."""
+    """The executions as a table, every time in ``timezone`` (named in the headers), and the
+    next page's cursor."""
     if not page.executions:
         return "No executions."
     text = table(
-        ("RUN ID", "TASK", "TRIGGER", "STATUS", "START", "END", "DURATION", "SUB/FAIL", "MESSAGE"),
+        (
+            "RUN ID",
+            "TASK",
+            "TRIGGER",
+            "STATUS",
+            f"SCHEDULED FOR ({timezone})",
+            f"START ({timezone})",
+            "DELAY",
+            f"END ({timezone})",
+            "DURATION",
+            "SUB/FAIL",
+            "MESSAGE",
+        ),
         [_row(e, timezone) for e in page.executions],
     )
     if page.next_cursor:
@@ -81,7 +98,9 @@ def _row(execution: Execution, timezone: str) -> tuple[object, ...]:
         execution.task,
         execution.trigger,
         execution.status,
+        local_time(execution.scheduled_for, timezone),
         local_time(execution.start_time, timezone),
+        duration_text(execution.start_delay),
         local_time(execution.end_time, timezone),
         None if duration is None else f"{duration:.1f}s",
         counts,

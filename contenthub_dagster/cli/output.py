@@ -47,3 +47,29 @@ def local_time(value: datetime | str | None, timezone: str) -> str | None:
         return None
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def zoned_time(value: datetime | str | None, timezone: str) -> str | None:
+    """A time as ``YYYY-MM-DD HH:MM:SS <zone>`` in ``timezone``, for text outside a table whose
+    header names the zone."""
+    text = local_time(value, timezone)
+    return None if text is None else f"{text} {timezone}"
+
+
+def seconds_ago(seconds: float) -> str:
+    """An age for people: ``87 s ago`` (under two minutes), ``4 min 5 s ago``, ``3 h ago``."""
+    whole = round(seconds)
+    if whole < 120:
+        return f"{whole} s ago"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s ago" if rest else f"{minutes} min ago"
+    hours, rest = divmod(whole // 60, 60)
+    if hours < 48:
+        return f"{hours} h {rest} min ago" if rest else f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+def duration_text(seconds: float | None) -> str | None:
+    """A signed duration in seconds, ``+12.3s`` (``None`` stays ``None``)."""
+    return None if seconds is None else f"{seconds:+.1f}s"

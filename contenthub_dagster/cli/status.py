@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
-from contenthub_dagster.admin.status import CODE_LOCATION, SchedulerStatus, collect_status
-from contenthub_dagster.cli.output import emit_json, fail, local_time, table
+from contenthub_dagster.admin.status import (
+    CODE_LOCATION,
+    DaemonStatus,
+    SchedulerStatus,
+    collect_status,
+)
+from contenthub_dagster.cli.output import (
+    emit_json,
+    fail,
+    local_time,
+    seconds_ago,
+    table,
+    zoned_time,
+)
 from contenthub_dagster.cli.tasks import json_option, load_tasks
 from contenthub_dagster.settings import get_settings
+
+if TYPE_CHECKING:
+    # Imported only in queue mode: the BullMQ client is slow to import.
+    from contenthub_dagster.admin.queue_status import QueueStatus
 
 
 @click.command("status")
@@ -38,21 +56,18 @@ def status_command(location: str, timeout: float, as_json: bool) -> None:
 
 
 def render_status(report: SchedulerStatus, timezone: str) -> str:
-    """The status report for a terminal; times in ``timezone``."""
+    """The status report for a terminal; every time in ``timezone``, which it names."""
+    tolerance = f"{report.heartbeat_tolerance_seconds:g} s"
     daemon = (
         "running, healthy"
         if report.daemon_healthy
         else "running, NOT healthy"
         if report.daemon_running
-        else "NOT running (start `dagster-daemon run`, or `dagster dev`)"
+        else f"NOT running (no heartbeat in the last {tolerance}; start `dagster-daemon run`, "
+        "or `dagster dev`)"
     )
     lines = [f"daemon:     {daemon}"]
-    lines += [
-        f"  {d.daemon_type}: {'ok' if d.healthy else 'no recent heartbeat'}"
-        + (f", last {local_time(d.last_heartbeat, timezone)}" if d.last_heartbeat else "")
-        + (f", error: {d.errors[0]}" if d.errors else "")
-        for d in report.daemons
-    ]
+    lines += [f"  {d.daemon_type}: {_daemon_line(d, tolerance, timezone)}" for d in report.daemons]
     lines.append(f"task jobs:  {report.tasks}")
     lines.append(f"runs:       {report.queued_runs} queued, {report.in_progress_runs} in progress")
     lines += [f"  {r['run_id']} {r['job']} {r['status']}" for r in report.runs_in_flight]
@@ -60,9 +75,23 @@ def render_status(report: SchedulerStatus, timezone: str) -> str:
     if report.instigators:
         lines.append(
             table(
-                ("NAME", "KIND", "STATE", f"NEXT TICK ({timezone})", "CADENCE"),
+                (
+                    "NAME",
+                    "KIND",
+                    "STATE",
+                    f"NEXT RUN ({timezone})",
+                    f"NEXT CHECK ({timezone})",
+                    "CADENCE",
+                ),
                 [
-                    (i.name, i.kind, i.state, local_time(i.next_tick, timezone), i.cadence)
+                    (
+                        i.name,
+                        i.kind,
+                        i.state,
+                        local_time(i.next_run, timezone),
+                        local_time(i.next_check, timezone),
+                        i.cadence,
+                    )
                     for i in report.instigators
                 ],
             )
@@ -77,6 +106,28 @@ def render_status(report: SchedulerStatus, timezone: str) -> str:
         lines.append(f"queue:      {queue.queue!r} at {queue.redis}: UNREACHABLE ({queue.error})")
     else:
         counts = ", ".join(f"{state} {n}" for state, n in (queue.counts or {}).items())
-        workers = f"{queue.workers} worker(s) connected" if queue.workers else "NO worker connected"
-        lines.append(f"queue:      {queue.queue!r} at {queue.redis}: {counts}; {workers}")
+        lines.append(f"queue:      {queue.queue!r} at {queue.redis}: {counts}; {_workers(queue)}")
     return "\n".join(lines)
+
+
+def _daemon_line(daemon: DaemonStatus, tolerance: str, timezone: str) -> str:
+    if daemon.heartbeat_age_seconds is None:
+        text = "NOT running, no heartbeat ever"
+    else:
+        state = "ok" if daemon.healthy else "running" if daemon.running else "NOT running"
+        when = zoned_time(daemon.last_heartbeat, timezone)
+        text = f"{state}, last heartbeat {seconds_ago(daemon.heartbeat_age_seconds)} ({when})"
+        if not daemon.running:
+            text += f", older than {tolerance}"
+    return text + (f", error: {daemon.errors[0]}" if daemon.errors else "")
+
+
+def _workers(queue: QueueStatus) -> str:
+    connections = queue.worker_connections or {}
+    if not connections:
+        return "NO worker connected"
+    named = ", ".join(
+        f"{name or '(unnamed)'} ({n} connection{'s' if n != 1 else ''})"
+        for name, n in connections.items()
+    )
+    return f"{len(connections)} worker process(es) connected: {named}"

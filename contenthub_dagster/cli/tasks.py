@@ -30,7 +30,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 TASK_COMMANDS: dict[str, tuple[str, str]] = {
     "list": (
         "contenthub_dagster.cli.tasks_view:list_command",
-        "Every task: schedule in words, next three runs in its time zone, active or not.",
+        "Every task: schedule in words, next three runs (in CONTENTHUB_TIMEZONE), active or not.",
     ),
     "show": (
         "contenthub_dagster.cli.tasks_view:show_command",

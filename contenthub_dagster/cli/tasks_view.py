@@ -19,14 +19,14 @@ from contenthub_dagster.tasks.loader import TaskCatalog
 @tasks_file_option
 @json_option
 def list_command(tasks_path: Path | None, as_json: bool) -> None:
-    """Every task: schedule in words, next three runs in its time zone, active or not."""
+    """Every task: schedule in words, next three runs (in CONTENTHUB_TIMEZONE), active or not."""
     catalog = load_tasks(tasks_path)
     timezone = get_settings().timezone  # read once: building the settings costs milliseconds
     views = [task_view(task, timezone) for task in catalog.tasks]
     if as_json:
         emit_json(views)
     else:
-        click.echo(render_list(views))
+        click.echo(render_list(views, timezone))
     _mention_problems(catalog)
 
 
@@ -41,15 +41,17 @@ def show_command(key: str, tasks_path: Path | None, as_json: bool) -> None:
     if task is None:
         known = ", ".join(t.key for t in catalog.tasks) or "none"
         fail(f"unknown task {key!r} (known: {known})")
-    view = task_view(task, get_settings().timezone)
+    timezone = get_settings().timezone
+    view = task_view(task, timezone)
     if as_json:
         emit_json(view)
     else:
-        click.echo(render_show(view))
+        click.echo(render_show(view, timezone))
 
 
-def render_list(views: list[dict[str, Any]]) -> str:
-    """The task table."""
+def render_list(views: list[dict[str, Any]], timezone: str) -> str:
+    """The task table; every next run in ``timezone`` (the deployment's display zone, which the
+    header names), whatever zone the task's cron runs in."""
     if not views:
         return "No tasks."
     rows = [
@@ -58,15 +60,15 @@ def render_list(views: list[dict[str, Any]]) -> str:
             v["name"],
             "yes" if v["is_active"] else "no",
             v["schedule"],
-            ", ".join(local_time(t, v["timezone"]) or "" for t in v["next_runs"]) or None,
+            ", ".join(local_time(t, timezone) or "" for t in v["next_runs"]) or None,
         )
         for v in views
     ]
-    return table(("KEY", "NAME", "ACTIVE", "SCHEDULE", "NEXT RUNS"), rows)
+    return table(("KEY", "NAME", "ACTIVE", "SCHEDULE", f"NEXT RUNS ({timezone})"), rows)
 
 
-def render_show(view: dict[str, Any]) -> str:
-    """One task, field by field."""
+def render_show(view: dict[str, Any], timezone: str) -> str:
+    """One task, field by field; next runs in ``timezone``, named."""
     lines = [
         f"key:          {view['key']}",
         f"name:         {view['name']}",
@@ -75,8 +77,8 @@ def render_show(view: dict[str, Any]) -> str:
         f"active:       {'yes' if view['is_active'] else 'no'}",
         f"schedule:     {view['schedule']}",
         f"time zone:    {view['timezone']}",
-        "next runs:",
-        *[f"  {local_time(t, view['timezone'])}" for t in view["next_runs"]],
+        f"next runs ({timezone}):",
+        *[f"  {local_time(t, timezone)}" for t in view["next_runs"]],
         *([] if view["next_runs"] else ["  none (inactive)"]),
         "params:",
         *[f"  {name}: {json.dumps(v, ensure_ascii=False)}" for name, v in view["params"].items()],

@@ -41,8 +41,10 @@ class Instigator:
     kind: str  # "schedule" or "sensor"
     default_running: bool
     job: str | None
-    cadence: TaskCadence | None = None  # schedules
-    interval_seconds: int | None = None  # sensors
+    # When the task's runs are due: a schedule's crons, an interval sensor's slots (None for the
+    # sensors that start no task runs).
+    cadence: TaskCadence | None = None
+    interval_seconds: int | None = None  # sensors: how often the daemon evaluates them
 
 
 def instigators_of(tasks: Iterable[ScheduledTask], default_timezone: str) -> list[Instigator]:
@@ -68,6 +70,7 @@ def instigators_of(tasks: Iterable[ScheduledTask], default_timezone: str) -> lis
                     "sensor",
                     task.is_active,
                     task.key,
+                    cadence,
                     interval_seconds=EVALUATION_INTERVAL_SECONDS,
                 )
             )

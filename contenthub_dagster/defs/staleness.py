@@ -54,8 +54,9 @@ def cadence_from_metadata(value: object) -> TaskCadence | None:
         return None
 
 
-def run_tick(run_tags: Mapping[str, str], cadence: TaskCadence) -> datetime | None:
-    """The tick a run was requested for: the schedule's time, or the interval sensor's slot."""
+def run_tick(run_tags: Mapping[str, str], cadence: TaskCadence | None) -> datetime | None:
+    """The tick a run was requested for: the schedule's time, or the start of the interval
+    sensor's slot (which needs the task's ``cadence``)."""
     scheduled = run_tags.get(tags.SCHEDULED_EXECUTION_TIME)
     if scheduled:
         try:
@@ -64,7 +65,7 @@ def run_tick(run_tags: Mapping[str, str], cadence: TaskCadence) -> datetime | No
             return None
         return tick if tick.tzinfo else tick.replace(tzinfo=UTC)
     slot = run_tags.get(tags.SLOT)
-    if slot and slot.isdigit() and cadence.interval_minutes:
+    if slot and slot.isdigit() and cadence is not None and cadence.interval_minutes:
         return datetime.fromtimestamp(int(slot) * cadence.interval_minutes * 60, UTC)
     return None
 
