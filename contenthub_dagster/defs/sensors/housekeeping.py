@@ -131,7 +131,11 @@ def purge_runs(instance: dg.DagsterInstance, cutoff: datetime, limit: int = RUNS
 
 def _delete_sqlite_event_log_file(instance: dg.DagsterInstance, run_id: str) -> None:
     """Local SQLite keeps each run's event log in a file of its own (history/runs/<run_id>.db,
-    ~160 KB of empty tables); ``delete_run`` empties it but leaves the file. PostgreSQL: no-op."""
+    ~160 KB of empty tables); ``delete_run`` empties it but leaves the file. PostgreSQL: no-op.
+
+    A process that read the run's events before keeps the file as initialized: asked for that
+    (deleted) run's events again it errors instead of answering none. The UI asks for the run
+    first and says it does not exist."""
     path_for_shard = getattr(instance.event_log_storage, "path_for_shard", None)
     if callable(path_for_shard):
         Path(path_for_shard(run_id)).unlink(missing_ok=True)
