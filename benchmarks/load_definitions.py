@@ -1,93 +1,119 @@
-"""Code-location load time at N tasks: shared op definitions vs. new ops per task (baseline).
+"""Code-location load at N tasks vs. a bare ``Definitions`` of N shared-op 3-op jobs + crons.
 
-Prints seconds for each and the ratio, measured in the same run:
+Both sides run in fresh interpreters (the same process kind), interleaved, and time from after
+their imports to a repository with every job built:
 
-    python benchmarks/load_definitions.py --tasks 1000
+- ours: load the task file (YAML), then ``build_definitions`` and ``get_all_jobs()``: what the
+  code location does when Dagster loads it;
+- reference: ``dg.Definitions`` of N jobs of one shared 3-op graph, each with a cron schedule,
+  nothing else (no config, tags, metadata, sensors or resources).
+
+    python benchmarks/load_definitions.py --tasks 1000 --repetitions 5
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-import dagster as dg
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.definitions import resources_for_environment
-from contenthub_dagster.defs.jobs import build_task_job, default_run_config
-from contenthub_dagster.tasks.model import ScheduledTask
+from _common import child_env, interleaved, report, run_json, write_tasks
 
 
-def make_tasks(count: int) -> list[ScheduledTask]:
-    return [
-        ScheduledTask.model_validate(
-            {
-                "key": f"task_{i}",
-                "name": f"任务 {i}",
-                "cron_expression": f"{i % 60} {i % 24} * * *",
-                "params": {"account_ids": [49, 50], "count_per_account": 2, "category": "技术"},
-            }
-        )
-        for i in range(count)
-    ]
+def _ours(tasks_file: str) -> dict:
+    import dagster as dg  # noqa: F401  (imports are not timed, as in the reference)
 
+    from contenthub_dagster.defs.definitions import build_definitions
+    from contenthub_dagster.tasks.loader import load_catalog
 
-def per_task_ops_job(task: ScheduledTask) -> dg.JobDefinition:
-    """The baseline: the same three ops, defined anew for every task."""
-    template = build_task_job(task).graph
-
-    @dg.graph(name=f"{task.key}_graph")
-    def per_task_graph() -> None:
-        ops = {
-            name: dg.OpDefinition(
-                name=f"{task.key}_{name}",
-                compute_fn=node.compute_fn,
-                ins=node.ins,
-                outs=node.outs,
-                config_schema=node.config_schema,
-                required_resource_keys=node.required_resource_keys,
-            )
-            for name, node in ((n.name, n.definition) for n in template.nodes)
-        }
-        ops["submit_generation_tasks"](ops["build_topics"](ops["resolve_accounts"]()))
-
-    return per_task_graph.to_job(
-        name=task.key,
-        tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
-        config=dg.RunConfig(
-            ops={f"{task.key}_resolve_accounts": default_run_config(task).ops["resolve_accounts"]}
-        ),
-        executor_def=dg.in_process_executor,
-    )
-
-
-def timed(fn: object) -> float:
     start = time.perf_counter()
-    fn()  # type: ignore[operator]
-    return time.perf_counter() - start
+    catalog = load_catalog(Path(tasks_file))
+    loaded = time.perf_counter()
+    build_definitions(catalog).get_repository_def().get_all_jobs()
+    end = time.perf_counter()
+    assert len(catalog.tasks) and not catalog.errors
+    return {"total": end - start, "build": end - loaded}
+
+
+def _reference(count: int) -> dict:
+    import dagster as dg
+
+    @dg.op
+    def first() -> int:
+        return 1
+
+    @dg.op
+    def second(value: int) -> int:
+        return value
+
+    @dg.op
+    def third(value: int) -> None:
+        del value
+
+    @dg.graph
+    def three() -> None:
+        third(second(first()))
+
+    start = time.perf_counter()
+    jobs = [three.to_job(name=f"task_{i}") for i in range(count)]
+    schedules = [
+        dg.ScheduleDefinition(job=job, cron_schedule=f"{i % 60} {i % 24} * * *")
+        for i, job in enumerate(jobs)
+    ]
+    dg.Definitions(jobs=jobs, schedules=schedules).get_repository_def().get_all_jobs()
+    end = time.perf_counter()
+    return {"total": end - start, "build": end - start}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--child", choices=["ours", "reference"], help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    tasks = make_tasks(args.tasks)
+    if args.child == "ours":
+        print(json.dumps(_ours(args.file)))
+        return
+    if args.child == "reference":
+        print(json.dumps(_reference(args.tasks)))
+        return
 
-    def load(jobs: list[dg.JobDefinition]) -> None:
-        defs = dg.Definitions(jobs=jobs, resources=resources_for_environment())
-        defs.get_repository_def().get_all_jobs()
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks_file = write_tasks(Path(tmp) / "tasks.yaml", args.tasks)
+        env = child_env(CONTENTHUB_TASKS=str(tasks_file), DAGSTER_HOME=tmp)
+        env.pop("CONTENTHUB_TASKS_DATABASE_URL", None)
+        script = str(Path(__file__).resolve())
+        builds: dict[str, list[float]] = {"ours": [], "reference": []}
 
-    def shared() -> None:
-        load([build_task_job(t) for t in tasks])
+        def side(name: str, extra: list[str]) -> float:
+            timing = run_json([script, "--child", name, "--tasks", str(args.tasks), *extra], env)
+            builds[name].append(timing["build"])
+            return timing["total"]
 
-    def baseline() -> None:
-        load([per_task_ops_job(t) for t in tasks])
-
-    ours, base = timed(shared), timed(baseline)
+        ours, reference = interleaved(
+            lambda: side("ours", ["--file", str(tasks_file)]),
+            lambda: side("reference", []),
+            args.repetitions,
+        )
     print(f"tasks: {args.tasks}")
-    print(f"shared ops (ours):     {ours:.2f} s")
-    print(f"new ops per task:      {base:.2f} s")
-    print(f"ratio baseline / ours: {base / ours:.2f}x")
+    report(
+        "load (task file read + Definitions built + every job)",
+        ours,
+        reference,
+        f"bare dg.Definitions of {args.tasks} shared-op 3-op jobs + cron schedules, fresh process",
+    )
+    report(
+        "build only (Definitions + every job, tasks already loaded)",
+        builds["ours"],
+        builds["reference"],
+        "the same bare Definitions",
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Every URL we show (logs, errors, JSON output, run metadata) goes through :func:`
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote
 
 MASK = "***"
 # Query parameters that carry credentials, compared case-insensitively.
@@ -26,8 +26,8 @@ def _is_secret(name: str) -> bool:
 def mask_url(url: str) -> str:
     """``url`` with its password and secret query parameters replaced by ``***``.
 
-    A password may hold unencoded ``/``, ``#`` or ``?``, so the userinfo is everything up to the
-    last ``@``; what cannot be read as a URL at all is masked after its scheme.
+    A password may hold unencoded ``/``, ``#``, ``?`` or ``@`` (see :func:`split_userinfo`);
+    what cannot be read as a URL at all is masked after its scheme.
     """
     text = url.strip()
     match = _SCHEME.match(text)
@@ -36,10 +36,12 @@ def mask_url(url: str) -> str:
     scheme, rest = match.group("scheme"), match.group("rest")
     if any(ch.isspace() or not ch.isprintable() for ch in rest):
         return f"{scheme}://{MASK}"
-    userinfo, at, location = rest.rpartition("@")
-    if at:
+    userinfo, location = split_userinfo(rest)
+    if userinfo is not None:
         user, colon, _password = userinfo.partition(":")
         userinfo = f"{user}:{MASK}@" if colon else f"{user}@"
+    else:
+        userinfo = ""
     location, hash_sign, fragment = location.partition("#")
     base, question, query = location.partition("?")
     if question:
@@ -47,6 +49,50 @@ def mask_url(url: str) -> str:
     if hash_sign and "=" in fragment:
         fragment = _mask_query(fragment)
     return f"{scheme}://{userinfo}{base}{question}{query}{hash_sign}{fragment}"
+
+
+# A host (name, IPv4 or [IPv6]) with an optional port, then an optional path.
+_PLAIN_LOCATION = re.compile(r"^(?:[^/@:\[\]]*|\[[0-9A-Fa-f:.]*\])(?::\d*)?(?:/[^@]*)?$")
+
+
+def split_userinfo(rest: str) -> tuple[str | None, str]:
+    """``rest`` (a URL after ``scheme://``) as its userinfo (None: none) and what follows it.
+
+    A password may hold unencoded ``/``, ``#``, ``?`` or ``@``, so the userinfo runs up to the
+    last ``@``; but when every ``@`` is after a ``?`` or ``#`` that follows a plain
+    ``host:port/path``, the ``@`` is part of a query value (``?password=p@ss``), not userinfo.
+    """
+    userinfo, at, location = rest.rpartition("@")
+    if not at:
+        return None, rest
+    head = re.split(r"[?#]", rest, maxsplit=1)[0]
+    if "@" not in head and len(head) < len(rest) and _PLAIN_LOCATION.match(head):
+        return None, rest
+    return userinfo, location
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secrets written in ``url``: its password and its secret query parameters' values,
+    each as written and decoded, for :func:`redact` to find in texts that echo them."""
+    if not url:
+        return []
+    match = _SCHEME.match(url.strip())
+    if match is None:
+        return [url.strip()]
+    userinfo, location = split_userinfo(match.group("rest"))
+    found: list[str] = []
+    if userinfo is not None and ":" in userinfo:
+        found.append(userinfo.partition(":")[2])
+    for part in re.split(r"[?#]", location)[1:]:
+        found += [value for name, value in _raw_pairs(part) if _is_secret(name)]
+    return [s for text in found for s in dict.fromkeys((text, unquote(text))) if s]
+
+
+def _raw_pairs(query: str) -> list[tuple[str, str]]:
+    return [
+        (unquote(name), value)
+        for name, _, value in (pair.partition("=") for pair in query.split("&"))
+    ]
 
 
 def _mask_query(query: str) -> str:

@@ -6,13 +6,16 @@ changes its environment, as tests do, sees the change. Blank values count as uns
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contenthub_dagster.domain.params import MAX_TASKS_PER_RUN_DEFAULT
+from contenthub_dagster.masking import url_secrets
 
 ENV_PREFIX = "CONTENTHUB_"
 EMBEDDED_DATABASE = Path(".contenthub") / "contenthub.db"
@@ -109,6 +112,18 @@ class Settings(BaseSettings):
     )
     worker_stalled_ms: int = Field(
         default=30_000, ge=100, description="How often a worker looks for stalled jobs."
+    )
+    op_max_retries: int = Field(
+        default=5,
+        ge=0,
+        description="Retries of a run's step after a connection or timeout error of Redis or the "
+        "database (exponential backoff; the default covers a restart of over 60 s).",
+    )
+    op_retry_delay: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds before a step's first retry; retry n waits (2^n - 1) times this "
+        "(2, 6, 14, 30, 62 s: 114 s in all with the default five retries).",
     )
     max_tasks_per_run: int = Field(
         default=MAX_TASKS_PER_RUN_DEFAULT,
@@ -212,6 +227,40 @@ def _problem(error: Any) -> str:
     if reason is not None:
         return f"{name} {reason}, got {error['input']!r}"
     return f"{name}: {error['msg']}"
+
+
+# Settings that are URLs which may carry a password or a token; the webhook's whole URL is secret.
+SECRET_URL_FIELDS = (
+    "database_url",
+    "tasks_database_url",
+    "redis_url",
+    "creator_url",
+    "openai_base_url",
+)
+# Dagster's own storage (dagster.yaml) is configured by this variable.
+DAGSTER_PG_URL = "DAGSTER_PG_URL"
+
+
+def configured_secrets() -> tuple[str, ...]:
+    """Every secret configured in the environment, for ``masking.redact`` to cut out of texts:
+    the OpenAI key, the passwords and secret parameters of every URL, the alert webhook (its
+    path often is the token). Read raw, so a setting that fails validation is covered too."""
+    found: list[str] = []
+    key = os.environ.get(env_name("openai_api_key"), "").strip()
+    if key:
+        found.append(key)
+    for name in [*(env_name(f) for f in SECRET_URL_FIELDS), DAGSTER_PG_URL]:
+        found += url_secrets(os.environ.get(name, "").strip())
+    webhook = os.environ.get(env_name("alert_webhook"), "").strip()
+    if webhook:
+        found += [webhook, *url_secrets(webhook)]
+        try:
+            path = urlsplit(webhook).path
+        except ValueError:
+            path = ""
+        found += [part for part in path.split("/") if len(part) >= 8]
+    # Longest first: a secret that contains another is cut out whole.
+    return tuple(sorted(dict.fromkeys(found), key=len, reverse=True))
 
 
 def setting_default(field: str) -> Any:

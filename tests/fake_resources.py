@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from contenthub_dagster.defs.resources.accounts import AccountsUnavailableError
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.domain.results import SubmitOutcome
+from contenthub_dagster.domain.results import SubmitOutcome, not_queued
 from contenthub_dagster.queue.connection import QueueUnavailableError
 
 # The demo accounts' names (storage/accounts.py seeds these into the embedded database).
@@ -41,13 +41,18 @@ class FakeAccounts:
         self.calls.append(ids)
         if self.unavailable:
             raise AccountsUnavailableError(
-                "cannot read accounts from sqlite:///fake.db: OperationalError: no such table"
+                "cannot read accounts from sqlite:///fake.db: OperationalError: no such table",
+                transient=False,  # a missing table: retrying cannot help
             )
         return {i: self.accounts[i] for i in ids if i in self.accounts}
 
 
 class FakeQueue:
-    """Accepts every request unless ``reject`` gives a reason; records every ``submit``."""
+    """Accepts every request unless ``reject`` gives a reason; records every ``submit``.
+
+    Like the real queue, a rejected or unqueued task is an infrastructure failure, and Redis not
+    answering gives every task a ``not queued`` outcome instead of an exception.
+    """
 
     def __init__(
         self,
@@ -69,14 +74,26 @@ class FakeQueue:
         """One line for the run's logs saying where requests go."""
         return f"{self._mode} mode: an in-memory fake queue"
 
+    def preflight(self) -> str | None:
+        """Why no run may start with this resource (None when runs may start)."""
+        return None
+
     def submit(
-        self, requests: Sequence[GenerationRequest], log: logging.Logger | None = None
+        self, requests: Iterable[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
         """Submit every request; one outcome per task id. Raises only if nothing can be tried."""
-        self.calls.append(list(requests))
+        requests = list(requests)
+        self.calls.append(requests)
         if self.unavailable:
-            raise QueueUnavailableError("Redis at redis://127.0.0.1:9/0 did not answer")
-        return {r.task_id: SubmitOutcome(r.task_id, error=self.reject(r)) for r in requests}
+            reason = str(QueueUnavailableError("Redis at redis://127.0.0.1:9/0 did not answer"))
+            return {r.task_id: not_queued(r.task_id, reason) for r in requests}
+        outcomes = {}
+        for r in requests:
+            error = self.reject(r)
+            outcomes[r.task_id] = SubmitOutcome(
+                r.task_id, error=error, infrastructure=error is not None
+            )
+        return outcomes
 
     @property
     def submitted(self) -> list[GenerationRequest]:

@@ -6,7 +6,7 @@ when its LLM fails; OpenAI: 500); ``nocontent`` (201 completed without content /
 completion); ``hang`` (never answer until the server stops); ``close`` (drop the connection
 without any reply, as its process does when it crashes); ``empty`` (a reply without a body);
 ``reject`` (400, content-creator: field details like its schema's); ``unauthorized`` (401,
-echoing the request's key); ``ratelimit`` (429); ``slow:<seconds>`` (answer ok after a delay).
+echoing the request's key); ``fail_echo`` (OpenAI: 500 echoing the key); ``ratelimit`` (429); ``slow:<seconds>`` (answer ok after a delay).
 
 The content-creator fake also behaves like the real service where no script is needed: its zod
 schema's 400s, its task ids taken from ``idempotencyKey`` (a reused key fails as in its SQLite
@@ -508,6 +508,7 @@ class OpenAIHandler(_Handler):
             "ratelimit": (429, "Rate limit reached"),
             # Some compatible servers echo the credential they refused.
             "unauthorized": (401, f"Incorrect API key provided: {self._bearer()}"),
+            "fail_echo": (500, f"Internal error handling the request with key {self._bearer()}"),
         }.get(action, (500, f"unknown action {action}"))
         self._send(status, {"error": {"message": message, "type": "error", "code": None}})
 

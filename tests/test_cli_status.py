@@ -177,6 +177,9 @@ def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
     tasks.write_text(STATUS_TASKS, encoding="utf-8")
     (tmp_path / "workspace.yaml").write_text(WORKSPACE_YAML, encoding="utf-8")
     env = child_env({"DAGSTER_HOME": str(home), "CONTENTHUB_TASKS": str(tasks)})
+    # Dagster's SQLite storage migrates itself on first open; the daemon and the CLI opening a
+    # fresh home at once race in that migration, so the storage is created first.
+    dg.DagsterInstance.from_config(str(home)).dispose()
     log = tmp_path / "daemon.log"
     command = ["dagster-daemon", "run", "-w", "workspace.yaml"]
     with spawned(command, env, tmp_path, log):
@@ -189,3 +192,50 @@ def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
     assert report["running"] is True
     assert {d["type"] for d in report["daemon"]["daemons"]} >= {"SCHEDULER", "SENSOR"}
     assert all(d["last_heartbeat"] for d in report["daemon"]["daemons"])
+
+
+@pytest.mark.unit
+def test_status_knows_the_code_locations_schedules_and_sensors_without_building_them() -> None:
+    """instigators_of (what status reads) names what build_definitions builds, field by field."""
+    from contenthub_dagster.defs.instigators import instigators_of
+    from contenthub_dagster.tasks.loader import TaskCatalog
+    from contenthub_dagster.tasks.model import ScheduledTask
+
+    entries = [
+        {"key": "cron", "name": "c", "cron_expression": "5 8 * * 1", "timezone": "UTC"},
+        {"key": "hourly", "name": "h", "interval": 2, "interval_unit": "hours"},
+        {"key": "odd", "name": "o", "interval": 7, "interval_unit": "minutes"},
+        {"key": "off", "name": "x", "interval": 7, "interval_unit": "minutes", "is_active": False},
+    ]
+    tasks = tuple(
+        ScheduledTask.model_validate({**e, "params": {"account_ids": [49]}}) for e in entries
+    )
+    repository = build_definitions(TaskCatalog(tasks)).get_repository_def()
+    built = {
+        s.name: ("schedule", s.default_status.value == "RUNNING", s.job_name, s.cron_schedule)
+        for s in repository.schedule_defs
+    } | {
+        s.name: (
+            "sensor",
+            s.default_status.value == "RUNNING",
+            ", ".join(t.job_name for t in s.targets) or None,
+            s.minimum_interval_seconds,
+        )
+        for s in repository.sensor_defs
+    }
+    known = {
+        i.name: (
+            i.kind,
+            i.default_running,
+            i.job,
+            i.interval_seconds
+            if i.cadence is None
+            else (
+                i.cadence.cron_strings[0]
+                if len(i.cadence.cron_strings) == 1
+                else list(i.cadence.cron_strings)
+            ),
+        )
+        for i in instigators_of(tasks, "Asia/Shanghai")
+    }
+    assert known == built

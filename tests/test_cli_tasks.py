@@ -228,16 +228,23 @@ CLI_COMMANDS = [
     ["tasks", "show"],
     ["tasks", "validate"],
     ["trigger"],
+    ["reexecute"],
     ["executions"],
     ["status"],
     ["executors"],
     ["worker"],
+    ["db"],
+    ["db", "upgrade"],
+    ["db", "current"],
 ]
 
 
 def _command_paths(group: click.Group, prefix: list[str]) -> list[list[str]]:
     paths = [prefix]
-    for name, command in sorted(group.commands.items()):
+    # Lazy groups load a command only when asked for it by name.
+    context = click.Context(group)
+    for name in sorted(group.list_commands(context)):
+        command = group.get_command(context, name)
         if isinstance(command, click.Group):
             paths += _command_paths(command, [*prefix, name])
         else:

@@ -135,6 +135,7 @@ def test_unreachable_redis_fails_clearly(tmp_path: Path, monkeypatch: pytest.Mon
     path.write_text(TASKS, encoding="utf-8")
     monkeypatch.setenv("CONTENTHUB_TASKS", str(path))
     monkeypatch.setenv("CONTENTHUB_REDIS_URL", "redis://:s3cret@127.0.0.1:1/0")
+    monkeypatch.setenv("CONTENTHUB_OP_RETRY_DELAY", "0.01")  # retried, quickly
     instance = dg.DagsterInstance.ephemeral()
     result = task_job("urgent").execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success

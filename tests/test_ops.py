@@ -150,14 +150,20 @@ def test_only_unknown_accounts_fail_the_run(tmp_path: Path) -> None:
     assert queue.submitted == []
 
 
-def test_a_submit_failure_for_one_task_fails_only_that_task(tmp_path: Path) -> None:
+def test_a_task_the_queue_refuses_fails_alone_and_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A queue error is an infrastructure failure (docs/domain.md §8): retried inside the run,
+    # then the run fails with its result, in which only that task failed.
+    monkeypatch.setenv("CONTENTHUB_OP_MAX_RETRIES", "1")
+    monkeypatch.setenv("CONTENTHUB_OP_RETRY_DELAY", "0.01")
     queue = FakeQueue(
         reject=lambda r: "queue full" if r.topic == "科技前沿观察 - 实践指南 2" else None
     )
     result, instance = execute(alpha_job(tmp_path), FakeAccounts(), queue)
 
-    assert result.success
-    assert len(queue.submitted) == 4
+    assert not result.success
+    assert len(queue.calls) == 2  # the first try and one retry
     output = run_result(instance, result.run_id)
     assert output is not None
     assert output["message"] == "Successfully submitted 3 async tasks for 2 accounts (1 failed)"
@@ -166,7 +172,11 @@ def test_a_submit_failure_for_one_task_fails_only_that_task(tmp_path: Path) -> N
     assert (run_tags[tags.SUBMITTED], run_tags[tags.FAILED]) == ("3", "1")
 
 
-def test_an_unreachable_queue_fails_the_run_with_its_reason(tmp_path: Path) -> None:
+def test_an_unreachable_queue_fails_the_run_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTENTHUB_OP_MAX_RETRIES", "2")
+    monkeypatch.setenv("CONTENTHUB_OP_RETRY_DELAY", "0.01")
     queue = FakeQueue(unavailable=True)
     result, instance = execute(alpha_job(tmp_path), FakeAccounts(), queue)
 
@@ -176,10 +186,12 @@ def test_an_unreachable_queue_fails_the_run_with_its_reason(tmp_path: Path) -> N
         "build_topics": "success",
         "submit_generation_tasks": "failure",
     }
-    assert failure_message(instance, result.run_id) == (
-        "Task alpha: Redis at redis://127.0.0.1:9/0 did not answer"
+    # Retried, then failed with the result attached: every task not queued, naming Redis.
+    assert len(queue.calls) == 3
+    assert failure_message(instance, result.run_id).startswith(
+        "Failed to submit any tasks: Failed to submit task for account 49: not queued: "
+        "Redis at redis://127.0.0.1:9/0 did not answer"
     )
-    assert len(queue.calls) == 1
 
 
 def test_an_unreadable_accounts_table_fails_before_submitting(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.results import result_and_message
+from contenthub_dagster.defs.results import result_and_message, result_and_message_from_tags
 
 SUCCESS = "success"
 FAILED = "failed"
@@ -117,13 +117,25 @@ class ExecutionPage:
 
 
 def list_executions(instance: dg.DagsterInstance, query: ExecutionQuery) -> ExecutionPage:
-    """A page of executions, newest first, from the instance's run history."""
+    """A page of executions, newest first, from the instance's run history.
+
+    One run-records query per page: the ops tag each run with its result and message; only a
+    finished run without them costs an event-log query.
+    """
     # One extra record tells whether another page follows, without a second count query.
     records = instance.get_run_records(
         filters=query.runs_filter(), limit=query.limit + 1, cursor=query.cursor
     )
     page = list(records[: query.limit])
-    executions = [execution_from_record(instance, record) for record in page]
+    found = {r.dagster_run.run_id: result_and_message_from_tags(*_id_and_tags(r)) for r in page}
+    # Untagged finished runs (a crash, a cancel, a result too long for a tag, a run from before
+    # the tags) are read from their event logs, one query each. (Dagster's event records cannot
+    # be filtered by run id; a query over the page's time span instead opens every run's event
+    # log on SQLite, which measured slower than reading the runs one by one.)
+    for r in page:
+        if found[r.dagster_run.run_id] is None and r.dagster_run.is_finished:
+            found[r.dagster_run.run_id] = result_and_message(instance, r.dagster_run.run_id)
+    executions = [execution_from_record(r, found[r.dagster_run.run_id]) for r in page]
     more = len(records) > query.limit
     return ExecutionPage(executions, page[-1].dagster_run.run_id if more and page else None)
 
@@ -133,10 +145,12 @@ def has_runs_for_task(instance: dg.DagsterInstance, task: str) -> bool:
     return bool(instance.get_run_records(filters=dg.RunsFilter(tags={tags.TASK: task}), limit=1))
 
 
-def execution_from_record(instance: dg.DagsterInstance, record: dg.RunRecord) -> Execution:
-    """One run record, with its result read from the submit step's event."""
+def execution_from_record(
+    record: dg.RunRecord, found: tuple[dict[str, Any] | None, str | None] | None
+) -> Execution:
+    """One run record, with its result and message (``None``: not known yet)."""
     run = record.dagster_run
-    result, message = result_and_message(instance, run.run_id)
+    result, message = found or (None, None)
     return Execution(
         run_id=run.run_id,
         task=run.tags.get(tags.TASK, run.job_name),
@@ -151,6 +165,10 @@ def execution_from_record(instance: dg.DagsterInstance, record: dg.RunRecord) ->
         message=message,
         result=result,
     )
+
+
+def _id_and_tags(record: dg.RunRecord) -> tuple[str, Mapping[str, str]]:
+    return record.dagster_run.run_id, record.dagster_run.tags
 
 
 def _from_timestamp(value: float | None) -> datetime | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bullmq import Queue
 
-from contenthub_dagster.masking import mask_url
+from contenthub_dagster.masking import mask_url, redact, url_secrets
 from contenthub_dagster.queue.connection import check_reachable, redis_client
 
 JOB_STATES = ("waiting", "prioritized", "active", "delayed", "completed", "failed")
@@ -48,7 +48,7 @@ def queue_status(
             asyncio.wait_for(_read(redis_url, queue_name, prefix, timeout), timeout * 2)
         )
     except Exception as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = redact(str(exc), *url_secrets(redis_url)) or type(exc).__name__
         return QueueStatus(masked, queue_name, prefix, error=reason)
     return QueueStatus(masked, queue_name, prefix, counts, workers)
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from contenthub_dagster.admin.queue_status import QueueStatus, queue_status
+from contenthub_dagster.defs.instigators import Instigator, instigators_of
 from contenthub_dagster.settings import get_settings
-from contenthub_dagster.tasks.cadence import TaskCadence
+from contenthub_dagster.tasks.model import ScheduledTask
+
+if TYPE_CHECKING:
+    from contenthub_dagster.admin.queue_status import QueueStatus
 
 CODE_LOCATION = "contenthub_dagster"
 IN_PROGRESS = (
@@ -97,18 +101,20 @@ class SchedulerStatus:
 
 def collect_status(
     instance: dg.DagsterInstance,
-    defs: dg.Definitions,
+    tasks: Sequence[ScheduledTask],
+    default_timezone: str,
     location: str = CODE_LOCATION,
     queue_timeout: float = 5.0,
 ) -> SchedulerStatus:
-    """Read the daemon, schedule, sensor and run state from the instance; the queue from Redis."""
-    repository = defs.get_repository_def()
-    states = instance.all_instigator_state()
+    """Read the daemon, schedule, sensor and run state from the instance; the queue from Redis.
+
+    The schedules and sensors are the ones the code location defines for ``tasks`` (names,
+    crons, default states: :func:`instigators_of`), without building Dagster definitions; their
+    state is what the instance stores, and the definition's default where it stores none.
+    """
+    states = _states_by_name(instance.all_instigator_state(), location)
     now = time.time()
-    rows = [
-        _schedule_row(s, _state_for(states, s.name, location), now)
-        for s in repository.schedule_defs
-    ] + [_sensor_row(s, _state_for(states, s.name, location), now) for s in repository.sensor_defs]
+    rows = [_row_of(i, states.get(i.name), now) for i in instigators_of(tasks, default_timezone)]
     in_flight = instance.get_run_records(
         filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED, *IN_PROGRESS]),
         limit=LISTED_RUNS,
@@ -116,8 +122,7 @@ def collect_status(
     return SchedulerStatus(
         daemons=_daemons(instance),
         instigators=rows,
-        # Dagster's implicit asset job ("__ASSET_JOB") is not a task.
-        tasks=len([name for name in repository.job_names if not name.startswith("__")]),
+        tasks=len(tasks),
         queued_runs=instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED])),
         in_progress_runs=instance.get_runs_count(dg.RunsFilter(statuses=list(IN_PROGRESS))),
         runs_in_flight=[
@@ -151,58 +156,49 @@ def _daemons(instance: dg.DagsterInstance) -> list[DaemonStatus]:
     ]
 
 
-def _state_for(states: list[Any], name: str, location: str) -> Any:
-    named = [s for s in states if s.name == name]
-    exact = [
-        s
-        for s in named
-        if s.origin.repository_origin.code_location_origin.location_name == location
-    ]
-    return (exact or named or [None])[0]
+def _states_by_name(states: Sequence[Any], location: str) -> dict[str, Any]:
+    """The stored state of each instigator name; this code location's state wins."""
+    found: dict[str, Any] = {}
+    for state in states:
+        here = state.origin.repository_origin.code_location_origin.location_name == location
+        if here or state.name not in found:
+            found[state.name] = state
+    return found
 
 
-def _effective_state(state: Any, default: dg.DefaultScheduleStatus | dg.DefaultSensorStatus) -> str:
+def _effective_state(state: Any, default_running: bool) -> str:
     # States the UI never toggled are "declared in code": the definition's default decides.
     if state is not None and state.status.value in ("RUNNING", "STOPPED"):
         return state.status.value
-    return "RUNNING" if default.value == "RUNNING" else "STOPPED"
+    return "RUNNING" if default_running else "STOPPED"
 
 
-def _schedule_row(schedule: dg.ScheduleDefinition, state: Any, now: float) -> InstigatorStatusRow:
-    status = _effective_state(state, schedule.default_status)
-    crons = schedule.cron_schedule
-    cron_strings = (crons,) if isinstance(crons, str) else tuple(crons)
-    timezone = schedule.execution_timezone or "UTC"
+def _row_of(instigator: Instigator, state: Any, now: float) -> InstigatorStatusRow:
+    status = _effective_state(state, instigator.default_running)
     next_tick = None
-    if status == "RUNNING":
-        ticks = TaskCadence(cron_strings, timezone).next_ticks(1, datetime.fromtimestamp(now, UTC))
-        next_tick = ticks[0] if ticks else None
+    if instigator.cadence is not None:
+        cadence = instigator.cadence
+        if status == "RUNNING":
+            ticks = cadence.next_ticks(1, datetime.fromtimestamp(now, UTC))
+            next_tick = ticks[0] if ticks else None
+        text = f"{' | '.join(cadence.cron_strings)} ({cadence.timezone})"
+    else:
+        interval = instigator.interval_seconds or 30
+        if status == "RUNNING":
+            last = getattr(state.instigator_data if state else None, "last_tick_timestamp", None)
+            # The daemon evaluates a sensor once its minimum interval has passed since the last
+            # tick.
+            next_tick = datetime.fromtimestamp(
+                now if last is None else max(now, last + interval), UTC
+            )
+        text = f"every {interval} s at most"
     return InstigatorStatusRow(
-        name=schedule.name,
-        kind="schedule",
+        name=instigator.name,
+        kind=instigator.kind,
         state=status,
-        cadence=f"{' | '.join(cron_strings)} ({timezone})",
+        cadence=text,
         next_tick=next_tick,
-        job=schedule.job_name,
-    )
-
-
-def _sensor_row(sensor: dg.SensorDefinition, state: Any, now: float) -> InstigatorStatusRow:
-    status = _effective_state(state, sensor.default_status)
-    interval = sensor.minimum_interval_seconds or 30
-    next_tick = None
-    if status == "RUNNING":
-        last = getattr(state.instigator_data if state else None, "last_tick_timestamp", None)
-        # The daemon evaluates a sensor once its minimum interval has passed since the last tick.
-        next_tick = datetime.fromtimestamp(now if last is None else max(now, last + interval), UTC)
-    jobs = [t.job_name for t in sensor.targets]
-    return InstigatorStatusRow(
-        name=sensor.name,
-        kind="sensor",
-        state=status,
-        cadence=f"every {interval} s at most",
-        next_tick=next_tick,
-        job=", ".join(jobs) or None,
+        job=instigator.job,
     )
 
 
@@ -210,6 +206,9 @@ def _queue(timeout: float) -> QueueStatus | None:
     config = get_settings()
     if config.redis_url is None:
         return None
+    # Imported only in queue mode: the BullMQ client and its Redis client are slow to import.
+    from contenthub_dagster.admin.queue_status import queue_status
+
     return queue_status(config.redis_url, config.queue, config.queue_prefix, timeout)
 
 

@@ -7,7 +7,7 @@ import click
 from contenthub_dagster.admin.instance import InstanceUnavailableError, open_instance
 from contenthub_dagster.admin.status import CODE_LOCATION, SchedulerStatus, collect_status
 from contenthub_dagster.cli.output import emit_json, fail, local_time, table
-from contenthub_dagster.cli.tasks import json_option
+from contenthub_dagster.cli.tasks import json_option, load_tasks
 from contenthub_dagster.settings import get_settings
 
 
@@ -26,15 +26,15 @@ def status_command(location: str, timeout: float, as_json: bool) -> None:
         instance = open_instance()
     except InstanceUnavailableError as exc:
         fail(str(exc))
-    from contenthub_dagster.defs.definitions import build_definitions
-
+    timezone = get_settings().timezone
+    # The current task sources, as the daemon's next load of the code location will see them.
+    tasks = load_tasks(None).tasks
     with instance:
-        # Built now from the current task sources, as the daemon's next load would see them.
-        report = collect_status(instance, build_definitions(), location, timeout)
+        report = collect_status(instance, tasks, timezone, location, timeout)
     if as_json:
         emit_json(report.as_dict())
     else:
-        click.echo(render_status(report, get_settings().timezone))
+        click.echo(render_status(report, timezone))
 
 
 def render_status(report: SchedulerStatus, timezone: str) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from contenthub_dagster.cli.lazy import LazyGroup
 from contenthub_dagster.cli.output import emit_json
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
@@ -25,7 +26,24 @@ tasks_file_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-@click.group("tasks")
+# `create` talks to the webserver (Dagster); `list` and `show` need only the task sources.
+TASK_COMMANDS: dict[str, tuple[str, str]] = {
+    "list": (
+        "contenthub_dagster.cli.tasks_view:list_command",
+        "Every task: schedule in words, next three runs in its time zone, active or not.",
+    ),
+    "show": (
+        "contenthub_dagster.cli.tasks_view:show_command",
+        "One task in full: params, schedule, next three runs.",
+    ),
+    "create": (
+        "contenthub_dagster.cli.tasks_create:create_command",
+        "Validate a new task, save it, then ask the webserver at --url to reload.",
+    ),
+}
+
+
+@click.group("tasks", cls=LazyGroup, lazy_subcommands=TASK_COMMANDS)
 def tasks_group() -> None:
     """Scheduled task definitions."""
 

@@ -13,7 +13,7 @@ from contenthub_dagster.admin.reload import RELOADED, reload_for_task
 from contenthub_dagster.admin.status import CODE_LOCATION
 from contenthub_dagster.admin.trigger import InvalidOverrideError, parse_overrides
 from contenthub_dagster.cli.output import emit_json, fail
-from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option, tasks_group
+from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option
 from contenthub_dagster.settings import env_name, get_settings
 from contenthub_dagster.tasks.errors import TaskCreateError
 from contenthub_dagster.tasks.loader import TaskCatalog
@@ -23,7 +23,7 @@ from contenthub_dagster.tasks.yaml_source import append_task
 PLACEHOLDER_KEY = "task_new"  # table rows get task_<id> only once inserted
 
 
-@tasks_group.command("create")
+@click.command("create")
 @click.option(
     "--body",
     help="The task as JSON in the original API's shape; @FILE reads a file, - reads stdin.",

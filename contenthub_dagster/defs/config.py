@@ -1,8 +1,9 @@
 """Run config of a task job, derived from the domain's params so each field is defined once.
 
 Every field is optional: a field left out (or null) keeps the task's own value, so a run config
-that sets only ``priority`` still runs the task's accounts. The launchpad opens pre-filled with
-the task's params (the job's default run config, :func:`run_config`).
+that sets only ``priority`` still runs the task's accounts. Jobs carry no default run config (it
+would cost a full config-schema resolution per job at load), so the launchpad opens empty and
+runs the task's own params; :func:`run_config` is the shape ``trigger --set`` sends.
 """
 
 from __future__ import annotations

@@ -101,8 +101,10 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         logger.error("Invalid task definition: %s", error)
     for warning in catalog.warnings:
         logger.warning(warning)
+    resources = resources_for_environment(config)
     jobs = {
-        task.key: build_task_job(task, cadence_for(task, config.timezone)) for task in catalog.tasks
+        task.key: build_task_job(task, cadence_for(task, config.timezone), resources)
+        for task in catalog.tasks
     }
     invalid = [build_invalid_task_job(k, e) for k, e in catalog.invalid_tasks().items()]
     automation = build_task_automation(catalog.tasks, jobs, config.timezone)
@@ -117,7 +119,7 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
             step_outputs_cleanup_sensor(),
             run_housekeeping_sensor(),
         ],
-        resources=resources_for_environment(config),
+        resources=resources,
         # Not shown by the UI (Dagster 1.13 displays no Definitions metadata); kept for tools
         # reading the repository through the Python API.
         metadata={

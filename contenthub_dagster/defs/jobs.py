@@ -1,8 +1,11 @@
 """The three ops, their graph, and one job per scheduled task."""
 
+import functools
+import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -11,7 +14,7 @@ import dagster as dg
 
 from contenthub_dagster.defs import tags
 from contenthub_dagster.defs.assets import account_observation
-from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay, run_config
+from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay
 from contenthub_dagster.defs.logs import executor_logger
 from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.defs.resources.queue import GenerationQueueResource
@@ -20,15 +23,17 @@ from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest, request_for
 from contenthub_dagster.domain.params import GenerationParams, run_size_problem, validate_params
 from contenthub_dagster.domain.planning import AccountPlan, plan_accounts
-from contenthub_dagster.domain.problems import InvalidParamsError
+from contenthub_dagster.domain.problems import InvalidParamsError, TransientError
 from contenthub_dagster.domain.results import (
     SubmitOutcome,
     account_stats_markdown,
     build_result,
+    infrastructure_failure_message,
+    infrastructure_failures,
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
-from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.settings import get_settings
+from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
 
@@ -69,6 +74,18 @@ def resolve_accounts(
     accounts: AccountsResource,
     generation_queue: GenerationQueueResource,
 ) -> Iterator[dg.Output[ResolvedAccounts]]:
+    with _retry_only_transient(context):
+        resolved = _resolve_accounts(context, config, accounts, generation_queue)
+    if resolved is not None:
+        yield dg.Output(resolved)
+
+
+def _resolve_accounts(
+    context: dg.OpExecutionContext,
+    config: GenerationParamsConfig,
+    accounts: AccountsResource,
+    generation_queue: GenerationQueueResource,
+) -> ResolvedAccounts | None:
     started_at = time.time()
     stale = superseded(
         context.run.tags,
@@ -81,7 +98,7 @@ def resolve_accounts(
         message = f"Task {context.job_name}: {stale.message()}"
         context.instance.add_run_tags(context.run_id, {tags.SKIPPED: "superseded"})
         _log(context, logging.WARNING, message)
-        return
+        return None
     problem = generation_queue.preflight()
     if problem is not None:
         _fail(context, problem)
@@ -97,7 +114,8 @@ def resolve_accounts(
     try:
         found = accounts.fetch(params.account_ids)
     except AccountsUnavailableError as exc:
-        _fail(context, str(exc), retry=True)
+        # A refused connection or a timeout may pass; a missing table or column will not.
+        _fail(context, str(exc), retry=exc.transient)
     missing = [i for i in params.account_ids if i not in found]
     _log(
         context,
@@ -105,7 +123,7 @@ def resolve_accounts(
         f"{len(found)} of {len(params.account_ids)} accounts found"
         + (f"; unknown: {missing}" if missing else ""),
     )
-    yield dg.Output(ResolvedAccounts(params, found, started_at))
+    return ResolvedAccounts(params, found, started_at)
 
 
 @dg.op(description="Build each account's topics from its category templates or custom topics.")
@@ -120,6 +138,13 @@ def build_topics(context: dg.OpExecutionContext, resolved: ResolvedAccounts) -> 
 def submit_generation_tasks(
     context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
 ) -> dg.Output[dict]:
+    with _retry_only_transient(context):
+        return _submit_generation_tasks(context, run_plan, generation_queue)
+
+
+def _submit_generation_tasks(
+    context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
+) -> dg.Output[dict]:
     root_run_id = context.run.root_run_id or context.run_id
     planned = sum(len(p.topics) for p in run_plan.plans)
     _log(
@@ -127,15 +152,16 @@ def submit_generation_tasks(
         logging.INFO,
         f"Submitting {planned} generation tasks ({generation_queue.describe()})",
     )
-    try:
-        by_id = generation_queue.submit(
-            _requests(run_plan, context.job_name, root_run_id, context.run_id), context.log
-        )
-    except QueueUnavailableError as exc:
-        _to_file(context, logging.ERROR, str(exc))
-        raise dg.Failure(description=f"Task {context.job_name}: {exc}") from exc
+    by_id = generation_queue.submit(
+        _requests(run_plan, context.job_name, root_run_id, context.run_id), context.log
+    )
     outcomes = _outcomes(run_plan, root_run_id, by_id)
     del by_id
+    # Not an unknown or inactive account: a queue or database error, which a retry of this step
+    # or a re-execution of the run can repair (docs/domain.md §8).
+    infrastructure = infrastructure_failure_message(
+        infrastructure_failures(outcomes.values()), planned
+    )
     result = build_result(
         run_plan.plans,
         outcomes,
@@ -149,14 +175,20 @@ def submit_generation_tasks(
         },
     )
     data = result["data"]
-    context.instance.add_run_tags(
-        context.run_id,
-        {
-            tags.SUBMITTED: str(data["total_submitted"]),
-            tags.FAILED: str(data["total_failed"]),
-            tags.MODE: generation_queue.mode,
-        },
-    )
+    run_tags = {
+        tags.SUBMITTED: str(data["total_submitted"]),
+        tags.FAILED: str(data["total_failed"]),
+        tags.MODE: generation_queue.mode,
+    }
+    # The execution log reads a page of results from run tags alone, when they fit one.
+    result_text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    if tags.fits_a_tag(result_text) and tags.fits_a_tag(result["message"]):
+        run_tags |= {
+            tags.RESULT: result_text,
+            tags.MESSAGE: result["message"],
+            tags.WRITTEN_BY: context.run_id,
+        }
+    context.instance.add_run_tags(context.run_id, run_tags)
     stats_table = account_stats_markdown(result)
     metadata = {
         "result": dg.MetadataValue.json(result),
@@ -165,11 +197,18 @@ def submit_generation_tasks(
         "total_failed": dg.MetadataValue.int(data["total_failed"]),
         "message": dg.MetadataValue.text(result["message"]),
     }
-    _observe_accounts(context, result)
+    last_attempt = infrastructure is None or context.retry_number >= _max_retries()
+    if last_attempt:  # one observation per run, not one per attempt
+        _observe_accounts(context, result)
     for error in data["errors"]:
         _log(context, logging.WARNING, error)
     # The run page shows log lines inline; the Markdown metadata only behind a click.
     _log(context, logging.INFO, f"Result per account:\n{stats_table}")
+    if infrastructure is not None:
+        # The run fails with its result attached (the failure sensor alerts); retried first.
+        description = f"Task {context.job_name}: {infrastructure}"
+        _to_file(context, logging.ERROR, description)
+        raise dg.Failure(description=description, metadata=metadata, allow_retries=True)
     if not result["success"]:
         _to_file(context, logging.ERROR, result["message"])
         raise dg.Failure(description=result["message"], metadata=metadata, allow_retries=False)
@@ -184,10 +223,54 @@ def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
         context.log_event(observation)
 
 
+@contextmanager
+def _retry_only_transient(context: dg.OpExecutionContext) -> Iterator[None]:
+    """Only connection and timeout errors may be retried by the ops' retry policy.
+
+    Dagster's RetryPolicy retries any exception but a ``Failure(allow_retries=False)``; so every
+    other error becomes one, and a bug or a wrong schema fails the run at once.
+    """
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except TransientError as exc:
+        _fail(context, str(exc), retry=True)
+    except Exception as exc:
+        if is_transient_db_error(exc):  # e.g. sync mode writing its rows
+            _fail(context, f"database error: {type(exc).__name__}: {error_reason(exc)}", retry=True)
+        description = f"Task {context.job_name}: {type(exc).__name__}: {exc}"
+        _to_file(context, logging.ERROR, description)
+        raise dg.Failure(description=description, allow_retries=False) from exc
+
+
+def _max_retries() -> int:
+    return get_settings().op_max_retries
+
+
+def transient_retry_policy() -> dg.RetryPolicy:
+    """Retries of the ops that reach the accounts database and Redis (``CONTENTHUB_OP_*``).
+
+    Exponential: retry n waits ``(2^n - 1) × delay``; the defaults (5 retries, 2 s) wait 2, 6,
+    14, 30 and 62 s, so a restart of Redis or PostgreSQL of over a minute ends in success.
+    """
+    settings = get_settings()
+    return dg.RetryPolicy(
+        max_retries=settings.op_max_retries,
+        delay=settings.op_retry_delay,
+        backoff=dg.Backoff.EXPONENTIAL,
+    )
+
+
 def _fail(context: dg.OpExecutionContext, problem: str, *, retry: bool = False) -> NoReturn:
     """Fail the step with ``Task <key>: <problem>``; only infrastructure failures may retry."""
     description = f"Task {context.job_name}: {problem}"
     _to_file(context, logging.ERROR, description)
+    if tags.fits_a_tag(description):
+        # The execution log shows it without opening the run's event log.
+        context.instance.add_run_tags(
+            context.run_id, {tags.MESSAGE: description, tags.WRITTEN_BY: context.run_id}
+        )
     raise dg.Failure(description=description, allow_retries=retry) from None
 
 
@@ -250,22 +333,43 @@ def _outcomes(
     return outcomes
 
 
-@dg.graph(description="Resolve accounts, build topics, submit generation tasks.")
-def content_generation() -> None:
-    submit_generation_tasks(build_topics(resolve_accounts()))
+@functools.cache  # one graph per policy: the jobs of a code location share it by name
+def content_generation(retry_policy: dg.RetryPolicy) -> dg.GraphDefinition:
+    """The graph; the ops that reach the database and Redis retry transient errors."""
+
+    @dg.graph(
+        name="content_generation",
+        description="Resolve accounts, build topics, submit generation tasks.",
+    )
+    def _graph() -> None:
+        resolved = resolve_accounts.with_retry_policy(retry_policy)()
+        submit_generation_tasks.with_retry_policy(retry_policy)(build_topics(resolved))
+
+    return _graph
 
 
-def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> dg.JobDefinition:
-    """One job per task, sharing the graph's op definitions (cadence: the default time zone's)."""
+def build_task_job(
+    task: ScheduledTask,
+    cadence: TaskCadence | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> dg.JobDefinition:
+    """One job per task, sharing the graph's op definitions (cadence: the default time zone's).
+
+    ``resources`` are the code location's: bound here, each job is complete as built, and
+    ``Definitions`` does not copy every job (and rebuild its schedule) to attach them.
+    """
     cadence = cadence or cadence_for(task, get_settings().timezone)
     description = task.name if not task.description else f"{task.name}: {task.description}"
-    return content_generation.to_job(
+    return content_generation(transient_retry_policy()).to_job(
         name=task.key,
         description=description,
         # Schedules and sensors override the trigger on the runs they request.
         tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
-        # The launchpad opens with the task's params; edits override them field by field.
-        config=run_config(task.params_dict()),
+        # No default run config: Dagster resolves a job's default config against its whole run
+        # config schema when the code location loads (tens of times a bare job's cost at 1,000
+        # tasks). The op reads the task's params from TASK_PARAMS below and lays the run config
+        # over them, so an empty launchpad runs the task as defined and any field set there
+        # overrides that one field for one run.
         executor_def=dg.in_process_executor,
         metadata={
             "task name": task.name,
@@ -273,4 +377,5 @@ def build_task_job(task: ScheduledTask, cadence: TaskCadence | None = None) -> d
             TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
             TASK_CADENCE: dg.MetadataValue.json(cadence_metadata(cadence)),
         },
+        resource_defs=dict(resources) if resources else None,
     )

@@ -5,13 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.instigators import schedule_name
 from contenthub_dagster.tasks.cadence import TaskCadence
 from contenthub_dagster.tasks.model import ScheduledTask
-
-
-def schedule_name(task: ScheduledTask) -> str:
-    """The schedule of task ``daily`` is ``daily_schedule``."""
-    return f"{task.key}_schedule"
 
 
 def default_status(task: ScheduledTask) -> dg.DefaultScheduleStatus:

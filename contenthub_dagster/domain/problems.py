@@ -52,3 +52,10 @@ def problems_from_validation_error(exc: ValidationError, prefix: str = "") -> li
             reason = reason.removeprefix("Value error, ")
         problems.append(FieldProblem(path, reason))
     return problems
+
+
+class TransientError(RuntimeError):
+    """An infrastructure failure a retry may fix: a connection refused or lost, a timeout.
+
+    The ops turn it into a retryable step failure; every other error fails the step for good.
+    """

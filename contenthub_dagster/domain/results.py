@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,43 @@ SAMPLE_SIZE = 100
 
 @dataclass(frozen=True, slots=True)  # slots: a 100,000-task run holds one per task
 class SubmitOutcome:
-    """What happened to one planned topic: its task id, and an error if it was not submitted."""
+    """What happened to one planned topic: its task id, and an error if it was not submitted.
+
+    ``infrastructure`` marks an error of the queue or the database (Redis refused or lost, a
+    row not written), as opposed to a generation that failed in sync mode.
+    """
 
     task_id: str
     error: str | None = None
     already_submitted: bool = False
+    infrastructure: bool = False
+
+
+def not_queued(task_id: str, reason: str) -> SubmitOutcome:
+    """The outcome of a task the queue did not take, for an infrastructure reason."""
+    return SubmitOutcome(task_id, error=f"not queued: {reason}", infrastructure=True)
+
+
+def infrastructure_failures(outcomes: Iterable[SubmitOutcome]) -> list[SubmitOutcome]:
+    """The outcomes that failed for an infrastructure reason (docs/domain.md §8).
+
+    Unknown and inactive accounts are not among them: they have no outcome at all, only their
+    plan's error, and re-executing the run could not change them.
+    """
+    return [o for o in outcomes if o.error is not None and o.infrastructure]
+
+
+def infrastructure_failure_message(failed: Sequence[SubmitOutcome], planned: int) -> str | None:
+    """Why a run with a result still fails: tasks not queued for an infrastructure reason.
+
+    None when there are none; the run's outcome then follows the result's ``success``.
+    """
+    if not failed:
+        return None
+    return (
+        f"{len(failed)} of {planned} generation tasks were not submitted because of a queue or "
+        f"database error ({failed[0].error}); re-execute the run to submit only those"
+    )
 
 
 def submit_error(account_id: int, reason: str) -> str:

@@ -28,6 +28,7 @@ from contenthub_dagster.generation.creator_text import (
 )
 from contenthub_dagster.generation.prompt import TARGET_AUDIENCE
 from contenthub_dagster.generation.text import split_keywords
+from contenthub_dagster.masking import mask_url, redact, url_secrets
 from contenthub_dagster.settings import get_settings, setting_default
 
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -82,6 +83,7 @@ class ContentCreatorGenerator:
         timeout_seconds: float = setting_default("creator_timeout"),
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/api/tasks"
+        self.display_url = mask_url(self.url)  # what errors show: no password or token
         self.timeout_seconds = timeout_seconds
 
     @classmethod
@@ -105,27 +107,31 @@ class ContentCreatorGenerator:
         except httpx.TimeoutException as exc:
             # The service does not notice: it finishes (and pays for) task ``key`` anyway.
             raise GenerationError(
-                f"content-creator at {self.url} did not answer within {self.timeout_seconds:g} s "
+                f"content-creator at {self.display_url} did not answer within "
+                f"{self.timeout_seconds:g} s "
                 f"({type(exc).__name__}; task {key})"
             ) from exc
         except httpx.TransportError as exc:
             # It crashes on some errors and drops the connection: worth another try.
             raise GenerationError(
-                f"content-creator at {self.url} closed the connection or is unreachable: "
-                f"{type(exc).__name__}: {exc} (task {key})"
+                f"content-creator at {self.display_url} closed the connection or is unreachable: "
+                f"{type(exc).__name__}: {redact(str(exc), *url_secrets(self.url))} (task {key})"
             ) from exc
         return self._article(request, response, key)
+
+    def _error_text(self, response: httpx.Response) -> str:
+        return redact(error_text(response), *url_secrets(self.url))
 
     def _article(self, request: GenerationRequest, response: httpx.Response, key: str) -> Article:
         status = response.status_code
         if 400 <= status < 500:
             raise GenerationError(
-                f"content-creator rejected the task ({status}): {error_text(response)}",
+                f"content-creator rejected the task ({status}): {self._error_text(response)}",
                 retryable=False,
             )
         if status >= 500:
             raise GenerationError(
-                f"content-creator failed ({status}): {error_text(response)} (task {key})"
+                f"content-creator failed ({status}): {self._error_text(response)} (task {key})"
             )
         if not response.content.strip():
             raise GenerationError(f"content-creator sent an empty reply ({status}; task {key})")

@@ -8,8 +8,13 @@ from contenthub_dagster.domain.article import Article, title_from_markdown
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError
 from contenthub_dagster.generation.prompt import chat_messages
-from contenthub_dagster.generation.text import scrub
-from contenthub_dagster.settings import env_name, get_settings, setting_default
+from contenthub_dagster.masking import mask_url, redact, url_secrets
+from contenthub_dagster.settings import (
+    configured_secrets,
+    env_name,
+    get_settings,
+    setting_default,
+)
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # The statuses the SDK itself treats as worth retrying; every other 4xx is final.
@@ -84,8 +89,9 @@ class OpenAIGenerator:
         )
 
     def _where(self) -> str:
-        return f"chat completions at {self._client.base_url} (model {self.model})"
+        return f"chat completions at {mask_url(str(self._client.base_url))} (model {self.model})"
 
     def _safe(self, exc: Exception) -> str:
         # A compatible server may echo the request, key included, in its error.
-        return scrub(str(exc), self._api_key)[:500]
+        secrets = (self._api_key, *url_secrets(self.base_url), *configured_secrets())
+        return redact(str(exc), *secrets)[:500]

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError, Generator, generate_attempt
-from contenthub_dagster.settings import setting_default
+from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import configured_secrets, setting_default
 from contenthub_dagster.storage.contents import (
     FAILED,
     OPEN,
@@ -115,7 +116,7 @@ def generate_and_store(
         article = generate_attempt(generator, request, attempt)
     except Exception as exc:
         final = final_attempt or not getattr(exc, "retryable", True)
-        message = f"{type(exc).__name__}: {exc}"
+        message = f"{type(exc).__name__}: {redact(str(exc), *configured_secrets())}"
         owned.finish(
             lambda claim: store.fail(
                 request.task_id,
@@ -147,7 +148,7 @@ def _claim_first(
         final = final_attempt or not getattr(exc, "retryable", True)
         store.fail(
             request.task_id,
-            f"{type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {redact(str(exc), *configured_secrets())}",
             FAILED if final else PROCESSING,
             from_statuses=(PROCESSING,),
         )

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from bullmq import Queue
 
 from contenthub_dagster.domain.chunks import chunked
 from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest, bullmq_priority
-from contenthub_dagster.domain.results import SubmitOutcome
+from contenthub_dagster.domain.problems import TransientError
+from contenthub_dagster.domain.results import SubmitOutcome, not_queued
+from contenthub_dagster.masking import mask_url, redact, url_secrets
 from contenthub_dagster.queue.connection import (
     DEFAULT_TIMEOUT_SECONDS,
+    QueueUnavailableError,
     check_reachable,
+    is_transient_redis_error,
     redis_client,
 )
-from contenthub_dagster.settings import GENERATION_ATTEMPTS, setting_default
+from contenthub_dagster.settings import GENERATION_ATTEMPTS, configured_secrets, setting_default
 
 BACKOFF_DELAY_MS = setting_default("retry_backoff_ms")  # doubling each retry
 KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
@@ -74,45 +79,94 @@ class BullMQProducer:
         self,
         requests: Iterable[GenerationRequest],
         before_chunk: Callable[[Sequence[GenerationRequest]], None] | None = None,
+        after_chunk: Callable[[Sequence[str]], None] | None = None,
     ) -> dict[str, SubmitOutcome]:
         """Add every request; returns an outcome per task id. Raises if Redis is unreachable.
 
         ``requests`` is read one chunk at a time, so a generator keeps only one chunk of
-        requests alive; ``before_chunk`` runs on each chunk before any of it is queued.
+        requests alive. ``before_chunk`` runs on each chunk before any of it is queued,
+        ``after_chunk`` on the ids of the chunk's tasks whose jobs are in Redis after it.
+
+        When Redis stops answering mid-batch (or a callback raises a :class:`TransientError`),
+        nothing more is tried: that chunk's tasks not known to be queued, and every later one,
+        get a ``not queued`` outcome, so the caller can fail the run and a retry or a
+        re-execution adds only those.
         """
-        return asyncio.run(self._submit(requests, before_chunk))
+        return asyncio.run(self._submit(requests, before_chunk, after_chunk))
 
     async def _submit(
         self,
         requests: Iterable[GenerationRequest],
         before_chunk: Callable[[Sequence[GenerationRequest]], None] | None,
+        after_chunk: Callable[[Sequence[str]], None] | None,
     ) -> dict[str, SubmitOutcome]:
         client = redis_client(self.redis_url, self.timeout)
         queue = Queue(self.queue_name, {"connection": client, "prefix": self.prefix})
         try:
             await check_reachable(client, self.redis_url)
             outcomes: dict[str, SubmitOutcome] = {}
+            stopped: str | None = None
             for chunk in chunked(requests, self.chunk_size):
-                if before_chunk is not None:
-                    before_chunk(chunk)
-                queued = await self._already_queued(client, chunk)
-                outcomes.update(queued)
-                fresh = [r for r in chunk if r.task_id not in queued]
-                if fresh:
-                    outcomes.update(await self._add_chunk(queue, fresh))
+                if stopped is None:
+                    try:
+                        await self._submit_chunk(
+                            client, queue, chunk, before_chunk, after_chunk, outcomes
+                        )
+                        continue
+                    except TransientError as exc:
+                        stopped = str(exc)
+                reason = stopped or "Redis stopped answering"
+                for r in chunk:
+                    if r.task_id not in outcomes:
+                        outcomes[r.task_id] = not_queued(r.task_id, reason)
             return outcomes
         finally:
-            await queue.close()
-            await client.aclose()
+            with suppress(Exception):  # Redis may be the reason we stop
+                await queue.close()
+            with suppress(Exception):
+                await client.aclose()
+
+    async def _submit_chunk(
+        self,
+        client: Any,
+        queue: Queue,
+        chunk: Sequence[GenerationRequest],
+        before_chunk: Callable[[Sequence[GenerationRequest]], None] | None,
+        after_chunk: Callable[[Sequence[str]], None] | None,
+        outcomes: dict[str, SubmitOutcome],
+    ) -> None:
+        if before_chunk is not None:
+            before_chunk(chunk)
+        queued = await self._already_queued(client, chunk)
+        fresh = [r for r in chunk if r.task_id not in queued]
+        added = await self._add_chunk(queue, fresh) if fresh else {}
+        in_redis = [*queued, *(task_id for task_id, o in added.items() if o.error is None)]
+        if after_chunk is not None and in_redis:
+            try:
+                after_chunk(in_redis)
+            except TransientError as exc:
+                # The jobs are in Redis, their rows not yet updated: a retry will update them.
+                reason = f"queued, but its lifecycle row was not updated: {exc}"
+                for task_id in in_redis:
+                    outcomes[task_id] = SubmitOutcome(task_id, error=reason, infrastructure=True)
+                outcomes.update((k, v) for k, v in added.items() if v.error is not None)
+                raise
+        outcomes.update(queued)
+        outcomes.update(added)
 
     async def _already_queued(
         self, client: Any, requests: Sequence[GenerationRequest]
     ) -> dict[str, SubmitOutcome]:
         # BullMQ would dedupe by jobId anyway; asking first lets the result say so.
-        async with client.pipeline(transaction=False) as pipe:
-            for request in requests:
-                pipe.exists(f"{self.prefix}:{self.queue_name}:{request.task_id}")
-            found = await asyncio.wait_for(pipe.execute(), self.timeout)
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for request in requests:
+                    pipe.exists(f"{self.prefix}:{self.queue_name}:{request.task_id}")
+                found = await asyncio.wait_for(pipe.execute(), self.timeout)
+        except Exception as exc:
+            if is_transient_redis_error(exc):
+                raise self._unavailable(exc) from exc
+            raise
         return {
             r.task_id: SubmitOutcome(r.task_id, already_submitted=True)
             for r, exists in zip(requests, found, strict=True)
@@ -128,9 +182,18 @@ class BullMQProducer:
             ]
             await asyncio.wait_for(queue.addBulk(jobs), self.timeout)
             return {r.task_id: SubmitOutcome(r.task_id) for r in chunk}
-        except Exception:
-            # Retry one by one so a single bad item fails alone.
-            return {r.task_id: await self._add_one(queue, r) for r in chunk}
+        except Exception as exc:
+            if is_transient_redis_error(exc):
+                # Redis is gone or hanging: one by one would only wait out each timeout.
+                raise self._unavailable(exc) from exc
+        # Refused as a whole (a bad item): one by one, so a single bad item fails alone.
+        return {r.task_id: await self._add_one(queue, r) for r in chunk}
+
+    def _unavailable(self, exc: BaseException) -> QueueUnavailableError:
+        return QueueUnavailableError(
+            f"Redis at {mask_url(self.redis_url)} stopped answering: {type(exc).__name__}: "
+            + redact(str(exc), *url_secrets(self.redis_url), *configured_secrets())
+        )
 
     def _options(self, request: GenerationRequest) -> dict[str, Any]:
         return job_options(request, self.backoff_delay_ms)
@@ -142,4 +205,9 @@ class BullMQProducer:
             )
             return SubmitOutcome(request.task_id)
         except Exception as exc:
-            return SubmitOutcome(request.task_id, error=f"{type(exc).__name__}: {exc}")
+            if is_transient_redis_error(exc):
+                raise self._unavailable(exc) from None
+            reason = redact(str(exc), *url_secrets(self.redis_url), *configured_secrets())
+            return SubmitOutcome(
+                request.task_id, error=f"{type(exc).__name__}: {reason}", infrastructure=True
+            )

@@ -31,6 +31,8 @@ PROCESSING = "processing"
 COMPLETED = "completed"
 FAILED = "failed"
 TIMEOUT = "timeout"
+# How a task the queue did not take is recorded (docs/domain.md §6): ``not queued: {reason}``.
+NOT_QUEUED = "not queued:"
 # Ids per IN list and rows per INSERT. PostgreSQL takes at most 65,535 bound parameters per
 # statement; an insert row binds 13, so 1,000 rows (13,000) and 5,000 ids stay far below it
 # while keeping round trips few (100,000 tasks: 20 selects, 100 inserts).
@@ -377,6 +379,58 @@ class ContentStore:
                         )
                         .values(error_message=error, **values)
                     )
+
+    def mark_queued(self, task_ids: Iterable[str]) -> int:
+        """These tasks' jobs are in the queue now: their rows say ``submitted``.
+
+        Only a row the producer left behind moves: ``pending`` (written before its job was
+        added) or ``failed`` because it was not queued (an earlier attempt or run). A worker may
+        already have taken the job and moved the row on; that row is left as it is.
+        """
+        return self._update_producer_rows(
+            task_ids, status=SUBMITTED, error_message=None, completed_at=None
+        )
+
+    def reopen_not_queued(self, task_ids: Iterable[str]) -> int:
+        """Rows ``failed`` as not queued go back to ``pending`` before their jobs are added again.
+
+        So the row is open (a status a worker takes a row from) before any worker can see the
+        job; :meth:`mark_queued` then makes it ``submitted``.
+        """
+        return self._update_producer_rows(
+            task_ids, only_not_queued=True, status=PENDING, error_message=None, completed_at=None
+        )
+
+    def mark_not_queued(self, errors: Mapping[str, str]) -> None:
+        """These tasks' jobs could not be added: ``failed`` with ``not queued: {reason}``.
+
+        Like :meth:`mark_queued`, only rows the producer left behind: a row a worker moved on
+        (its job reached the queue after all) is left as it is.
+        """
+        by_error: dict[str, list[str]] = {}
+        for task_id, error in errors.items():
+            by_error.setdefault(error[:2000], []).append(task_id)
+        for error, task_ids in by_error.items():
+            self._update_producer_rows(
+                task_ids, status=FAILED, error_message=error, completed_at=_now()
+            )
+
+    def _update_producer_rows(
+        self, task_ids: Iterable[str], *, only_not_queued: bool = False, **values: Any
+    ) -> int:
+        table = content_generation_tasks
+        not_queued = sa.and_(table.c.status == FAILED, table.c.error_message.startswith(NOT_QUEUED))
+        producer_rows = (
+            not_queued if only_not_queued else sa.or_(table.c.status == PENDING, not_queued)
+        )
+        updated = 0
+        with self.engine.begin() as conn:
+            for ids in chunked(task_ids, IDS_PER_STATEMENT):
+                result = conn.execute(
+                    table.update().where(table.c.task_id.in_(ids), producer_rows).values(**values)
+                )
+                updated += result.rowcount
+        return updated
 
     def requeue(self, task_id: str, note: str) -> bool:
         """Hand a task back to the queue: its row, unless final, is ``submitted`` again."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from contenthub_dagster.settings import EMBEDDED_DATABASE
+from contenthub_dagster.domain.problems import TransientError
+from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import EMBEDDED_DATABASE, configured_secrets
 
 log = logging.getLogger("contenthub_dagster.storage")
 
@@ -34,10 +37,43 @@ def normalize_url(url: str) -> str:
 
 
 def error_reason(exc: BaseException) -> str:
-    """The first line of a database error's own message (the driver's, not SQLAlchemy's wrap)."""
+    """The first line of a database error's own message (the driver's, not SQLAlchemy's wrap),
+    without any configured secret or URL password (a URL that does not parse is quoted whole)."""
     original = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    return redact(lines[0], *configured_secrets()) if lines else type(exc).__name__
+
+
+class StoreUnavailableError(TransientError):
+    """ContentHub's database could not be reached, lost the connection, or timed out."""
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """A connection or timeout error (a later try may succeed), not a wrong query or schema.
+
+    The drivers raise both kinds as OperationalError (a refused connection, a server restart, a
+    statement timeout, SQLite's "database is locked"); a missing table is a ProgrammingError.
+    """
+    return isinstance(
+        exc,
+        sa.exc.OperationalError
+        | sa.exc.InterfaceError
+        | sa.exc.DisconnectionError
+        | sa.exc.TimeoutError
+        | ConnectionError
+        | TimeoutError,
+    ) or bool(getattr(exc, "connection_invalidated", False))
+
+
+@contextmanager
+def transient_as(error: type[TransientError], what: str) -> Iterator[None]:
+    """Re-raise a transient database error as ``error`` with ``what``, the reason appended."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_transient_db_error(exc):
+            raise
+        raise error(f"{what}: {type(exc).__name__}: {error_reason(exc)}") from exc
 
 
 def embedded_url(base_dir: Path | None = None) -> str:

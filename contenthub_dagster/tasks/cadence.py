@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ class TaskCadence:
         return self.interval_minutes is not None and not self.cron_strings
 
     def describe(self) -> str:
-        """The schedule in words."""
+        """The schedule in words (worked out once per cadence: the schedule, sensor and log
+        line of a task all use it)."""
+        return self._words
+
+    @functools.cached_property
+    def _words(self) -> str:
         if self.interval_minutes is not None:
             # Only intervals that divide a day restart at each midnight; the others run on from
             # the epoch, so their ticks fall at a different time each day.
@@ -50,14 +56,11 @@ class TaskCadence:
                 datetime.fromtimestamp(t, zone)
                 for t in next_interval_ticks(self.interval_minutes, start, count)
             ]
-        origin = datetime.fromtimestamp(start, zone)
-        streams = [croniter(c, origin).all_next(datetime) for c in self.cron_strings]
-        merged = heapq.merge(*streams, key=lambda dt: dt.timestamp())
-        unique = (dt for dt, _ in itertools.groupby(merged, key=lambda dt: dt.timestamp()))
-        ticks = []
-        for timestamp in itertools.islice(unique, count):
-            ticks.append(datetime.fromtimestamp(timestamp, zone))
-        return ticks
+        # Five-field crons tick on whole minutes, so every start within one minute has the same
+        # next ticks: tasks sharing a cron line work them out once per listing.
+        five_fields = all(len(c.split()) == 5 for c in self.cron_strings)
+        origin = start // 60 * 60 if five_fields else start
+        return list(_cron_ticks(self.cron_strings, self.timezone, origin, count))
 
     def latest_tick(self, at: datetime) -> datetime:
         """The newest run time at or before ``at``, in the task's time zone."""
@@ -74,6 +77,21 @@ class TaskCadence:
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _cron_ticks(
+    cron_strings: tuple[str, ...], timezone: str, start: float, count: int
+) -> tuple[datetime, ...]:
+    """The first ``count`` ticks strictly after ``start`` of any of the cron lines."""
+    zone = ZoneInfo(timezone)
+    origin = datetime.fromtimestamp(start, zone)
+    if len(cron_strings) == 1:
+        it = croniter(cron_strings[0], origin)
+        return tuple(datetime.fromtimestamp(it.get_next(float), zone) for _ in range(count))
+    streams = [croniter(c, origin).all_next(float) for c in cron_strings]
+    unique = (t for t, _ in itertools.groupby(heapq.merge(*streams)))
+    return tuple(datetime.fromtimestamp(t, zone) for t in itertools.islice(unique, count))
+
+
 def cadence_for(task: ScheduledTask, default_timezone: str) -> TaskCadence:
     """The cadence of a task; cron wins over interval, and intervals run in UTC."""
     if task.cron_expression is not None:
@@ -84,6 +102,7 @@ def cadence_for(task: ScheduledTask, default_timezone: str) -> TaskCadence:
     return TaskCadence(tuple(lines), INTERVAL_TIMEZONE, minutes)
 
 
+@functools.lru_cache(maxsize=4096)
 def _cron_in_words(cron: str) -> str:
     options = Options()
     options.use_24hour_time_format = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,8 +29,11 @@ DEFAULT_TIMEZONE: str = setting_default("timezone")
 TASK_TYPE = "async_content_generation"
 
 
+@functools.lru_cache(maxsize=4096)
 def is_valid_cron(expression: str) -> bool:
-    """A standard 5-field cron line, as Dagster schedules take (no seconds, no @aliases)."""
+    """A standard 5-field cron line, as Dagster schedules take (no seconds, no @aliases).
+
+    Remembered per line: tasks sharing a cron line (a file of many) have it parsed once."""
     return len(expression.split()) == 5 and croniter.is_valid(expression)
 
 

@@ -22,6 +22,12 @@ NEW_FILE_HEADER = "# Scheduled content-generation tasks: each entry becomes a jo
 _TASKS_KEY = re.compile(r"^tasks\s*:(?P<rest>.*)$")
 _TOP_LEVEL = re.compile(r"^[^\s#]")
 _ITEM = re.compile(r"^(?P<indent>\s*)- ")
+# libyaml's loader when PyYAML was built with it: the same documents, parsed in C.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_SafeLoader)  # a safe loader, C or Python
 
 
 def yaml_files(path: Path) -> list[Path]:
@@ -158,7 +164,7 @@ def append_task(path: Path, entry: Mapping[str, Any]) -> Path:
         return path
     text = path.read_text(encoding="utf-8")
     try:
-        document = yaml.safe_load(text)
+        document = _load(text)
     except yaml.YAMLError as exc:
         raise TaskCreateError(f"{path} is not valid YAML now; fix it first ({exc})") from None
     _write(path, _with_block(text, document, block, path), expected=document, entry=entry)
@@ -199,7 +205,7 @@ def _indent(block: str, indent: str = "  ") -> str:
 
 def _write(path: Path, text: str, expected: Any, entry: Mapping[str, Any]) -> None:
     """Replace the file with ``text`` only if it parses to the old document plus the entry."""
-    parsed = yaml.safe_load(text)
+    parsed = _load(text)
     old_tasks = (expected or {}).get("tasks") or []
     want = {**(expected or {}), "tasks": [*old_tasks, json.loads(json.dumps(dict(entry)))]}
     if parsed != want:

@@ -35,6 +35,8 @@ from contenthub_dagster.generation.pipeline import (
     OwnedAttempt,
     generate_and_store,
 )
+from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import configured_secrets
 from contenthub_dagster.storage.contents import (
     COMPLETED,
     FAILED,
@@ -237,27 +239,32 @@ class JobProcessor:
         if isinstance(error, AttemptSupersededError):
             if error.status == COMPLETED:
                 return _done(request, already=True)
-            raise UnrecoverableError(str(error))
+            raise UnrecoverableError(_safe(error)) from None
+        # BullMQ stores str() of what is raised here as failedReason and its formatted traceback,
+        # chained causes included, as stacktrace (kept 30 days): the SDK's exception below a
+        # GenerationError may quote the key. So a fresh error is raised, its text redacted.
+        reason = f"{type(error).__name__}: {_safe(error)}"
         if isinstance(error, GenerationError) and not error.retryable:
-            log.warning("%s failed, not retryable: %s", task_id, error)
-            raise UnrecoverableError(f"{type(error).__name__}: {error}")
+            log.warning("%s failed, not retryable: %s", task_id, _safe(error))
+            raise UnrecoverableError(reason) from None
         if attempt >= attempts:
-            log.warning("%s failed after %d attempts: %s", task_id, attempts, error)
+            log.warning("%s failed after %d attempts: %s", task_id, attempts, _safe(error))
             if not isinstance(error, GenerationError):
                 # Not the generator's error (e.g. the database): the pipeline recorded nothing.
                 await asyncio.to_thread(
                     self.store.fail,
                     task_id,
-                    f"{type(error).__name__}: {error}",
+                    reason,
                     FAILED,
                     from_statuses=OPEN,
                     claim=owned.claim_values,
                 )
         else:
             log.warning(
-                "%s attempt %d/%d failed, will retry: %s", task_id, attempt, attempts, error
+                "%s attempt %d/%d failed, will retry: %s", task_id, attempt, attempts, _safe(error)
             )
-        raise error
+        message = _safe(error) if isinstance(error, GenerationError) else reason
+        raise GenerationError(message) from None
 
     async def _time_out(self, request: GenerationRequest, owned: OwnedAttempt) -> dict[str, Any]:
         message = f"generation exceeded its timeout of {self.timeout_seconds:g} s"
@@ -298,7 +305,7 @@ class JobProcessor:
     def _background_done(self, task: asyncio.Future[Any], what: str) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed: %s", what, task.exception())
+            log.error("%s failed: %s", what, _safe(task.exception()))
 
 
 def _parse(job: Job) -> GenerationRequest:
@@ -307,7 +314,12 @@ def _parse(job: Job) -> GenerationRequest:
     try:
         return GenerationRequest.model_validate(job.data)
     except ValidationError as exc:
-        raise UnrecoverableError(f"invalid generation message: {exc}") from None
+        raise UnrecoverableError(f"invalid generation message: {_safe(exc)}") from None
+
+
+def _safe(error: BaseException | None) -> str:
+    """An error's text without any configured secret or URL password."""
+    return redact(str(error), *configured_secrets())
 
 
 def _done(request: GenerationRequest, *, already: bool = False) -> dict[str, Any]:

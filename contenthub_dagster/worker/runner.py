@@ -22,14 +22,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contenthub_dagster.generation.base import Generator
 from contenthub_dagster.generation.registry import make_generator
-from contenthub_dagster.masking import mask_url
+from contenthub_dagster.masking import mask_url, redact
 from contenthub_dagster.queue.connection import (
     QueueUnavailableError,
     check_reachable,
     redis_client,
 )
+from contenthub_dagster.settings import configured_secrets
 from contenthub_dagster.storage.contents import ContentStore
 from contenthub_dagster.storage.database import describe_database, open_store
+from contenthub_dagster.storage.engine import error_reason
 from contenthub_dagster.worker.config import REDIS_TIMEOUT_SECONDS, WorkerConfig
 from contenthub_dagster.worker.logs import stop_worker_logging
 from contenthub_dagster.worker.processor import JobProcessor
@@ -107,13 +109,13 @@ async def _main(config: WorkerConfig, processor_box: list[JobProcessor]) -> int:
     if running.done():
         stop_wait.cancel()
         error = running.exception()
-        log.error("the worker loop ended unexpectedly: %s", error)
+        log.error("the worker loop ended unexpectedly: %s", _safe(error))
         return 1
     await _stop(worker, processor, signals, config.shutdown_grace_seconds)
     try:
         await asyncio.wait_for(running, CLOSE_TIMEOUT_SECONDS)
     except Exception as exc:
-        log.error("the worker loop did not end cleanly: %s", exc)
+        log.error("the worker loop did not end cleanly: %s", _safe(exc))
     await processor.settle(CLOSE_TIMEOUT_SECONDS)
     executor.shutdown(wait=False, cancel_futures=True)
     log.info("worker stopped")
@@ -129,16 +131,19 @@ async def _connect(config: WorkerConfig) -> tuple[ContentStore, Generator, aiore
         # Each job in hand uses at most one connection at a time on its generation thread.
         store = await asyncio.to_thread(open_store, config.database_url, config.concurrency)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        reason = redact(error_reason(exc), *configured_secrets())
         raise WorkerSetupError(
             f"database {describe_database(config.database_url)} is unavailable: {reason}"
-        ) from exc
-    client = redis_client(config.redis_url, REDIS_TIMEOUT_SECONDS)
+        ) from None
+    try:
+        client = redis_client(config.redis_url, REDIS_TIMEOUT_SECONDS)
+    except QueueUnavailableError as exc:
+        raise WorkerSetupError(str(exc)) from None
     try:
         await check_reachable(client, config.redis_url)
     except QueueUnavailableError as exc:
         await client.aclose()
-        raise WorkerSetupError(str(exc)) from exc
+        raise WorkerSetupError(str(exc)) from None
     return store, generator, client
 
 
@@ -168,4 +173,8 @@ def _log_stalled(job_id: str, *args: object) -> None:
 
 
 def _log_error(error: Exception, *args: object) -> None:
-    log.warning("BullMQ: %s: %s", type(error).__name__, error)
+    log.warning("BullMQ: %s: %s", type(error).__name__, _safe(error))
+
+
+def _safe(error: BaseException | None) -> str:
+    return redact(str(error), *configured_secrets())

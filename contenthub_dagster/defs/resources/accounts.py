@@ -10,10 +10,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from contenthub_dagster.defs.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.storage.accounts import fetch_accounts
+from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 
 
 class AccountsUnavailableError(RuntimeError):
-    """The accounts table could not be read."""
+    """The accounts table could not be read; ``transient`` when a retry may succeed."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class AccountsResource(dg.ConfigurableResource):
@@ -28,5 +33,6 @@ class AccountsResource(dg.ConfigurableResource):
         except SQLAlchemyError as exc:
             raise AccountsUnavailableError(
                 f"cannot read accounts from {self.database.display_url()}: "
-                f"{type(exc).__name__}: {exc.__cause__ or exc}"
-            ) from exc
+                f"{type(exc).__name__}: {error_reason(exc)}",
+                transient=is_transient_db_error(exc),
+            ) from None

@@ -10,17 +10,32 @@ from pydantic import Field
 
 from contenthub_dagster.defs.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.domain.results import SubmitOutcome
+from contenthub_dagster.domain.problems import TransientError
+from contenthub_dagster.domain.results import SubmitOutcome, not_queued
 from contenthub_dagster.generation.pipeline import generate_and_store
 from contenthub_dagster.generation.registry import make_generator
-from contenthub_dagster.masking import mask_url
+from contenthub_dagster.masking import mask_url, redact
+from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.queue.producer import (
     BACKOFF_DELAY_MS,
     DEFAULT_CHUNK_SIZE,
     BullMQProducer,
 )
-from contenthub_dagster.settings import setting_default
-from contenthub_dagster.storage.contents import COMPLETED, FAILED, PENDING, SUBMITTED
+from contenthub_dagster.settings import configured_secrets, setting_default
+from contenthub_dagster.storage.contents import (
+    COMPLETED,
+    NOT_QUEUED,
+    PENDING,
+    PROCESSING,
+    SUBMITTED,
+    TIMEOUT,
+    ContentStore,
+)
+from contenthub_dagster.storage.engine import StoreUnavailableError, transient_as
+
+# Statuses a row reaches only once its job is in Redis (a worker's ``failed`` is left out: the
+# row of a task that was not queued says ``failed`` too).
+QUEUED_STATUSES = frozenset({SUBMITTED, PROCESSING, COMPLETED, TIMEOUT})
 
 
 class GenerationQueueResource(dg.ConfigurableResource):
@@ -111,19 +126,79 @@ class BullMQQueueResource(GenerationQueueResource):
     def submit(
         self, requests: Iterable[GenerationRequest], log: logging.Logger | None = None
     ) -> dict[str, SubmitOutcome]:
+        """Queue every request; a row says ``submitted`` only once its job is in Redis.
+
+        Each chunk's rows are written ``pending`` before its jobs are added (so a fast worker
+        finds them), then moved to ``submitted`` once they are in Redis, unless a worker has
+        moved them on meanwhile. Redis or the database failing (connection, timeout) stops the
+        batch: the tasks left get ``not queued`` outcomes (infrastructure failures, so the op
+        fails the run and a retry or re-execution queues only those), their rows ``failed``.
+        """
         producer = self.producer()
-        producer.ping()  # before any row is written: an unreachable Redis leaves no trace
-        store = self.database.content_store()
+        try:
+            producer.ping()  # before any row is written: an unreachable Redis leaves no trace
+            with transient_as(StoreUnavailableError, f"database {self.database.display_url()}"):
+                store = self.database.content_store()
+        except TransientError as exc:
+            unreachable = {r.task_id: not_queued(r.task_id, str(exc)) for r in requests}
+            return self._queued_before(unreachable, log)
+        what = f"lifecycle rows in {self.database.display_url()}"
 
-        def record(chunk: Sequence[GenerationRequest]) -> None:
-            # Each chunk's lifecycle rows are written before its jobs exist, so a fast worker
-            # finds them; chunk by chunk, so only one chunk of requests is ever in memory.
-            store.record_submitted(chunk, SUBMITTED)
+        def before(chunk: Sequence[GenerationRequest]) -> None:
+            # Chunk by chunk, so only one chunk of requests is ever in memory.
+            with transient_as(StoreUnavailableError, what):
+                store.record_submitted(chunk, PENDING)
+                # A worker takes only open rows: a row failed as not queued is reopened first.
+                store.reopen_not_queued(r.task_id for r in chunk)
 
-        outcomes = producer.submit(requests, before_chunk=record)
-        errors = {o.task_id: f"not queued: {o.error}" for o in outcomes.values() if o.error}
+        def after(task_ids: Sequence[str]) -> None:
+            with transient_as(StoreUnavailableError, what):
+                store.mark_queued(task_ids)
+
+        try:
+            outcomes = producer.submit(requests, before_chunk=before, after_chunk=after)
+        except QueueUnavailableError as exc:  # gone since the ping, before any chunk
+            unreachable = {r.task_id: not_queued(r.task_id, str(exc)) for r in requests}
+            return self._queued_before(unreachable, log)
+        outcomes = self._queued_before(outcomes, log)
+        errors = {
+            o.task_id: o.error
+            for o in outcomes.values()
+            if o.error and o.error.startswith(NOT_QUEUED)
+        }
         if errors:
-            store.fail_many(errors, FAILED)
+            try:
+                store.mark_not_queued(errors)
+            except Exception as exc:  # the database may be what stopped the batch
+                if log:
+                    log.warning(
+                        "Could not record %d tasks as not queued (their rows stay pending): %s",
+                        len(errors),
+                        exc,
+                    )
+        return outcomes
+
+    def _queued_before(
+        self, outcomes: dict[str, SubmitOutcome], log: logging.Logger | None
+    ) -> dict[str, SubmitOutcome]:
+        """Tasks this attempt could not queue, but an earlier attempt or run did, say so.
+
+        A row says ``submitted`` (or a worker's later status) only once its job is in Redis,
+        so the rows tell, while Redis does not answer, which tasks are queued already. Read
+        only: without the table or the database, the outcomes stay as they are.
+        """
+        missing = [t for t, o in outcomes.items() if o.error and o.error.startswith(NOT_QUEUED)]
+        if not missing:
+            return outcomes
+        try:
+            statuses = ContentStore(self.database.engine()).statuses(missing)
+        except Exception as exc:
+            if log:
+                log.warning("Could not read which tasks an earlier attempt queued: %s", exc)
+            return outcomes
+        for task_id in missing:
+            if statuses.get(task_id) in QUEUED_STATUSES:
+                outcomes[task_id] = SubmitOutcome(task_id, already_submitted=True)
         return outcomes
 
 
@@ -167,9 +242,10 @@ class SyncGenerationResource(GenerationQueueResource):
                 generate_and_store(request, generator, store)
                 outcomes[request.task_id] = SubmitOutcome(request.task_id)
             except Exception as exc:
+                reason = redact(str(exc), *configured_secrets())
                 if log:
-                    log.warning("Generation of %s failed: %s", request.task_id, exc)
+                    log.warning("Generation of %s failed: %s", request.task_id, reason)
                 outcomes[request.task_id] = SubmitOutcome(
-                    request.task_id, error=f"generation failed: {exc}"
+                    request.task_id, error=f"generation failed: {reason}"
                 )
         return outcomes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,8 +10,20 @@ from urllib.parse import urlsplit
 import httpx
 
 from contenthub_dagster.masking import redact
+from contenthub_dagster.settings import configured_secrets
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+
+
+class _RedactSecrets(logging.Filter):
+    """httpx logs every request's full URL at INFO: the webhook's token with it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage(), *configured_secrets()), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactSecrets())
 
 
 def webhook_label(url: str) -> str:

@@ -22,14 +22,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from contenthub_dagster.defs.instigators import (
+    HOUSEKEEPING_INTERVAL_SECONDS,
+    HOUSEKEEPING_SENSOR_NAME,
+    OUTPUTS_SENSOR_INTERVAL_SECONDS,
+    OUTPUTS_SENSOR_NAME,
+)
 from contenthub_dagster.defs.run_outputs import delete_run_outputs, outputs_root
 from contenthub_dagster.settings import env_name, get_settings
 
 logger = logging.getLogger(__name__)
 
-HOUSEKEEPING_SENSOR_NAME = "run_housekeeping_sensor"
-OUTPUTS_SENSOR_NAME = "step_outputs_cleanup_sensor"
-HOUSEKEEPING_INTERVAL_SECONDS = 60
 # Deleting a run is a few statements (plus a file on SQLite): 200 a tick stays far inside the
 # sensor's 60 s evaluation timeout and deletes up to 288,000 runs a day, above the 1,440 a day of
 # each every-minute task, so a backlog (the first year's expiry, a lowered retention) drains.
@@ -65,7 +68,7 @@ def step_outputs_cleanup_sensor() -> dg.SensorDefinition:
             "failure reads them. A failed run keeps its outputs until then, or until "
             f"run_housekeeping_sensor deletes it after {env_name('run_retention_days')} days."
         ),
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=OUTPUTS_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _sensor(context: dg.RunStatusSensorContext) -> None:

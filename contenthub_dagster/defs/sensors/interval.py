@@ -11,20 +11,15 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from contenthub_dagster.defs import tags
+from contenthub_dagster.defs.instigators import EVALUATION_INTERVAL_SECONDS, interval_sensor_name
 from contenthub_dagster.domain.slot_decision import SlotDecision, SlotVerdict, decide_slot
 from contenthub_dagster.tasks.cadence import TaskCadence
 from contenthub_dagster.tasks.model import ScheduledTask
 
 logger = logging.getLogger(__name__)
 
-EVALUATION_INTERVAL_SECONDS = 60
 
 Clock = Callable[[], float]
-
-
-def interval_sensor_name(task: ScheduledTask) -> str:
-    """The sensor of task ``seven`` is ``seven_interval_sensor``."""
-    return f"{task.key}_interval_sensor"
 
 
 def run_key(task: ScheduledTask, slot: int) -> str:

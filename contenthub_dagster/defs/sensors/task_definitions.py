@@ -9,11 +9,11 @@ without a key, a table that cannot be read). Dagster 1.13 does not display a cod
 
 import dagster as dg
 
+from contenthub_dagster.defs.instigators import (
+    TASK_DEFINITIONS_INTERVAL_SECONDS,
+    TASK_DEFINITIONS_SENSOR_NAME,
+)
 from contenthub_dagster.tasks.loader import TaskCatalog
-
-# Short, so that a new problem (or its fix) shows in the tick history soon after a reload; the
-# sensor only reads the problems found when the code location loaded, so each tick is cheap.
-EVALUATION_INTERVAL_SECONDS = 30
 
 
 class InvalidTaskDefinitionsError(Exception):
@@ -26,8 +26,8 @@ def task_definitions_sensor(catalog: TaskCatalog) -> dg.SensorDefinition:
     with_jobs = sorted(catalog.invalid_tasks())
     description = (
         "Reports task definitions that could not be loaded (fails with every problem listed, "
-        f"checked every {EVALUATION_INTERVAL_SECONDS} s) and skips while all of them are valid. "
-        "Fix the task file, then reload the code location."
+        f"checked every {TASK_DEFINITIONS_INTERVAL_SECONDS} s) and skips while all of them are "
+        "valid. Fix the task file, then reload the code location."
     )
     if problems:
         description += f"\n\n{len(problems)} problem(s) when the code location loaded:\n\n"
@@ -38,9 +38,9 @@ def task_definitions_sensor(catalog: TaskCatalog) -> dg.SensorDefinition:
         )
 
     @dg.sensor(
-        name="task_definitions_sensor",
+        name=TASK_DEFINITIONS_SENSOR_NAME,
         description=description,
-        minimum_interval_seconds=EVALUATION_INTERVAL_SECONDS,
+        minimum_interval_seconds=TASK_DEFINITIONS_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         metadata={"problems": len(problems), "invalid task jobs": ", ".join(with_jobs) or "none"},
     )
