@@ -70,6 +70,10 @@ def step_outputs_cleanup_sensor() -> dg.SensorDefinition:
         ),
         minimum_interval_seconds=OUTPUTS_SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
+        # Every run of the instance, like the failure sensor: runs of `dagster job execute` and
+        # `contenthub-dagster reexecute` record no code location. Only our IO manager writes
+        # step_outputs/, so another job's run has nothing there to delete.
+        monitor_all_code_locations=True,
     )
     def _sensor(context: dg.RunStatusSensorContext) -> None:
         deleted = delete_outputs_after_success(context.instance, context.dagster_run)
