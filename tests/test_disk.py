@@ -80,6 +80,7 @@ def test_a_failed_run_keeps_what_reexecution_from_failure_needs(
     url, prefix = redis_queue
     monkeypatch.setenv("CONTENTHUB_QUEUE_PREFIX", prefix)
     monkeypatch.setenv("CONTENTHUB_REDIS_URL", "redis://127.0.0.1:1/0")  # nobody listens
+    monkeypatch.setenv("CONTENTHUB_OP_MAX_RETRIES", "0")  # fail at once, not after 114 s
     recon = dg.reconstructable(daily_generation_job)
     with dg.instance_for_test() as instance:
         with dg.execute_job(recon, instance, raise_on_error=False) as failed:
