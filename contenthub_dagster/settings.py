@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Most generation tasks one run may plan (accounts × count per account).",
     )
+    run_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="Days a finished Dagster run (its event log, compute logs and stored step "
+        "outputs) is kept before run_housekeeping_sensor deletes it.",
+    )
     creator_url: str = Field(
         default="http://127.0.0.1:3001", description="content-creator's base URL."
     )
@@ -222,6 +228,7 @@ _NUMBER_PROBLEMS = {
     "float_parsing": "must be a number",
     "int_parsing": "must be a whole number",
     "greater_than": "must be positive",
+    "greater_than_equal": "must be zero or more",
 }
 
 

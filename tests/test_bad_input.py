@@ -122,7 +122,12 @@ def test_own_sensor_names_are_reserved(shipped_tasks: Path) -> None:
         for s in definitions.sensors or []
         if not any(s.name.startswith(f"{key}_") for key in task_keys)
     ]
-    assert sorted(fixed) == ["task_definitions_sensor", "task_run_failure_sensor"]
+    assert sorted(fixed) == [
+        "run_housekeeping_sensor",
+        "step_outputs_cleanup_sensor",
+        "task_definitions_sensor",
+        "task_run_failure_sensor",
+    ]
     for name in fixed:
         assert reserved_key_problem(name) is not None
 

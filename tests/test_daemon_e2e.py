@@ -32,6 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 150
 # Long enough for the daemon to (wrongly) start a queued second run of the same task.
 OVERLAP_WATCH_SECONDS = 10
+# step_outputs_cleanup_sensor is evaluated every 30 s.
+CLEANUP_WAIT_SECONDS = 75
 NEVER = "0 0 1 1 *"  # tasks launched by hand below; inactive, so their schedules are stopped
 IN_PROGRESS = {"STARTING", "STARTED"}
 
@@ -219,6 +221,14 @@ def _failure_sensor_ticked(instance: dg.DagsterInstance) -> bool:
     return False
 
 
+def _housekeeping_skip_reason(instance: dg.DagsterInstance) -> str | None:
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.instigator_name == "run_housekeeping_sensor":
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            return ticks[0].skip_reason if ticks else None
+    return None
+
+
 def _wait(
     condition: Callable[[], bool],
     deadline: float,
@@ -236,7 +246,7 @@ def _wait(
     )
 
 
-@pytest.mark.timeout(WAIT_SECONDS + 120)
+@pytest.mark.timeout(WAIT_SECONDS + CLEANUP_WAIT_SECONDS + 120)
 def test_daemon_runs_scheduled_tasks_on_postgres(
     deployment: Deployment, alert_server: AlertServer, pg_url: str
 ) -> None:
@@ -330,6 +340,23 @@ def test_daemon_runs_scheduled_tasks_on_postgres(
         assert body["task"] == "doomed"
         assert body["run_id"] == doomed.run_id
         assert any("账号 999999 不存在" in e for e in body["errors"])
+
+        # step_outputs_cleanup_sensor deletes the stored outputs of the runs that succeeded; the
+        # failed run keeps those its re-execution from failure would read.
+        outputs = deployment.home / "storage" / "step_outputs"
+        succeeded = [r.dagster_run.run_id for r in _runs(instance, "burst")]
+        _wait(
+            lambda: not any((outputs / run_id).exists() for run_id in succeeded),
+            time.monotonic() + CLEANUP_WAIT_SECONDS,
+            "the succeeded runs' step outputs were not deleted",
+            deployment,
+            instance,
+        )
+        kept = sorted(p.parent.name for p in (outputs / doomed.run_id).glob("*/result"))
+        assert kept == ["build_topics", "resolve_accounts"]
+        # run_housekeeping_sensor ticks, finding nothing past the 365-day retention.
+        skip = _housekeeping_skip_reason(instance)
+        assert skip is not None and "CONTENTHUB_RUN_RETENTION_DAYS=365): none to delete" in skip
 
     # The same facts, straight from PostgreSQL.
     with psycopg.connect(pg_url, connect_timeout=5) as conn:

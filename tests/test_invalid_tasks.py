@@ -63,7 +63,12 @@ def test_an_invalid_task_has_no_schedule_or_sensor(definitions: dg.Definitions) 
     schedules = [s.name for s in definitions.schedules or []]
     sensors = [s.name for s in definitions.sensors or []]
     assert schedules == ["fine_schedule"]
-    assert sorted(sensors) == ["task_definitions_sensor", "task_run_failure_sensor"]
+    assert sorted(sensors) == [
+        "run_housekeeping_sensor",
+        "step_outputs_cleanup_sensor",
+        "task_definitions_sensor",
+        "task_run_failure_sensor",
+    ]
 
 
 def test_launching_an_invalid_task_fails_at_once_with_its_problems(

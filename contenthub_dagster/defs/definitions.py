@@ -24,6 +24,11 @@ from contenthub_dagster.defs.resources import (
     MisconfiguredQueueResource,
     SyncGenerationResource,
 )
+from contenthub_dagster.defs.run_outputs import RunOutputsIOManager
+from contenthub_dagster.defs.sensors.housekeeping import (
+    run_housekeeping_sensor,
+    step_outputs_cleanup_sensor,
+)
 from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
 from contenthub_dagster.settings import Settings, env_name, get_settings
 from contenthub_dagster.tasks.cadence import cadence_for
@@ -59,6 +64,9 @@ def resources_for_environment(config: Settings | None = None) -> dict[str, Any]:
         "database": database,
         "accounts": AccountsResource(database=database),
         "generation_queue": queue,
+        # Step outputs on disk for re-execution from failure, deleted once the run succeeds
+        # (defs/run_outputs.py); mem_io_manager would make re-execution from failure impossible.
+        "io_manager": RunOutputsIOManager(),
     }
 
 
@@ -105,7 +113,12 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         jobs=[*jobs.values(), *invalid],
         schedules=automation.schedules,
         assets=[account_submissions_spec(mode)],
-        sensors=[task_definitions_sensor(catalog), *automation.sensors],
+        sensors=[
+            task_definitions_sensor(catalog),
+            *automation.sensors,
+            step_outputs_cleanup_sensor(),
+            run_housekeeping_sensor(),
+        ],
         resources=resources,
         # Not shown by the UI (Dagster 1.13 displays no Definitions metadata); kept for tools
         # reading the repository through the Python API.

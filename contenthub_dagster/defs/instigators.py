@@ -19,6 +19,11 @@ TASK_DEFINITIONS_SENSOR_NAME = "task_definitions_sensor"
 TASK_DEFINITIONS_INTERVAL_SECONDS = 30
 FAILURE_SENSOR_NAME = "task_run_failure_sensor"
 FAILURE_SENSOR_INTERVAL_SECONDS = 30
+# Disk housekeeping (defs/sensors/housekeeping.py).
+OUTPUTS_SENSOR_NAME = "step_outputs_cleanup_sensor"
+OUTPUTS_SENSOR_INTERVAL_SECONDS = 30
+HOUSEKEEPING_SENSOR_NAME = "run_housekeeping_sensor"
+HOUSEKEEPING_INTERVAL_SECONDS = 60
 # Interval sensors are checked every minute.
 EVALUATION_INTERVAL_SECONDS = 60
 
@@ -87,4 +92,20 @@ def instigators_of(tasks: Iterable[ScheduledTask], default_timezone: str) -> lis
             interval_seconds=FAILURE_SENSOR_INTERVAL_SECONDS,
         )
     )
+    sensors += [
+        Instigator(
+            OUTPUTS_SENSOR_NAME,
+            "sensor",
+            True,
+            None,
+            interval_seconds=OUTPUTS_SENSOR_INTERVAL_SECONDS,
+        ),
+        Instigator(
+            HOUSEKEEPING_SENSOR_NAME,
+            "sensor",
+            True,
+            None,
+            interval_seconds=HOUSEKEEPING_INTERVAL_SECONDS,
+        ),
+    ]
     return schedules + sensors

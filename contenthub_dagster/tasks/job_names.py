@@ -34,7 +34,14 @@ DAGSTER_DISALLOWED_NAMES = frozenset(
 # key starting with __, which covers both and whatever Dagster reserves next.
 RESERVED_PREFIX = "__"
 # The code location's own sensors (defs/sensors/); a task's job is never named like them.
-OWN_DEFINITION_NAMES = frozenset({"task_definitions_sensor", "task_run_failure_sensor"})
+OWN_DEFINITION_NAMES = frozenset(
+    {
+        "task_definitions_sensor",
+        "task_run_failure_sensor",
+        "step_outputs_cleanup_sensor",
+        "run_housekeeping_sensor",
+    }
+)
 # Dagster's name rule (VALID_NAME_REGEX); Dagster sets no length limit, ours is the 200
 # characters of generated_contents.scheduled_task.
 KEY_PATTERN = r"^[A-Za-z0-9_]+$"
