@@ -500,3 +500,42 @@ def test_rows_become_submitted_only_from_pending_or_not_queued(tmp_path: Path) -
         "submitted", "processing", "submitted", "failed", "submitted"
     ]  # fmt: skip
     engine.dispose()
+
+
+@pytest.mark.unit
+def test_pending_rows_in_one_statement_say_which_are_new(pg_url: str) -> None:
+    from contenthub_dagster.domain.messages import GenerationRequest
+    from contenthub_dagster.domain.task_ids import generation_task_id
+    from contenthub_dagster.settings import GENERATION_MAX_RETRIES
+    from contenthub_dagster.storage.contents import ContentStore
+
+    def request(index: int) -> GenerationRequest:
+        return GenerationRequest(
+            task_id=generation_task_id("run", 1, index), account_id=1, account_name="a",
+            topic=f"t{index}", keywords="k", category=None, requirements="r", tone="t",
+            priority=5, auto_approve=index % 2 == 0, scheduled_task="s", run_id="run",
+            submitted_at="2026-01-01T00:00:00Z",
+        )  # fmt: skip
+
+    engine = sa.create_engine(normalize_url(pg_url))
+    store = ContentStore(engine)
+    store.ensure_schema()
+    requests = [request(i) for i in range(4)]
+    ids = [r.task_id for r in requests]
+    assert store.record_pending(requests[:2]) == set(ids[:2])
+    store.mark_queued(ids[:1])
+    store.mark_not_queued({ids[1]: "not queued: Redis at redis://x stopped answering"})
+    # Only the rows written now are new; the not-queued row is reopened, the submitted one kept.
+    assert store.record_pending(requests) == set(ids[2:])
+    assert [store.status(i) for i in ids] == ["submitted", "pending", "pending", "pending"]
+    assert store.mark_queued(ids) == 3
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT category, keywords, auto_approve, retry_count, max_retries, error_message,"
+                " submitted_at IS NOT NULL FROM content_generation_tasks WHERE task_id = :t"
+            ),
+            {"t": ids[2]},
+        ).one()
+    assert tuple(row) == (None, "k", True, 0, GENERATION_MAX_RETRIES, None, True)
+    engine.dispose()

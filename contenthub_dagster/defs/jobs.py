@@ -128,9 +128,9 @@ def _resolve_accounts(
 
 @dg.op(description="Build each account's topics from its category templates or custom topics.")
 def build_topics(context: dg.OpExecutionContext, resolved: ResolvedAccounts) -> RunPlan:
+    # No log line of its own: each is an event-log write, and the next step's first line says
+    # how many tasks for how many accounts.
     plans = plan_accounts(resolved.params, resolved.accounts)
-    topics = sum(len(p.topics) for p in plans)
-    _log(context, logging.INFO, f"{topics} topics planned for {len(plans)} accounts")
     return RunPlan(resolved.params, plans, resolved.started_at)
 
 
@@ -150,7 +150,8 @@ def _submit_generation_tasks(
     _log(
         context,
         logging.INFO,
-        f"Submitting {planned} generation tasks ({generation_queue.describe()})",
+        f"Submitting {planned} generation tasks for {len(run_plan.plans)} accounts "
+        f"({generation_queue.describe()})",
     )
     by_id = generation_queue.submit(
         _requests(run_plan, context.job_name, root_run_id, context.run_id), context.log
@@ -200,10 +201,13 @@ def _submit_generation_tasks(
     last_attempt = infrastructure is None or context.retry_number >= _max_retries()
     if last_attempt:  # one observation per run, not one per attempt
         _observe_accounts(context, result)
-    for error in data["errors"]:
-        _log(context, logging.WARNING, error)
+    # One line for the outcome, the errors and the table (each line is an event-log write).
     # The run page shows log lines inline; the Markdown metadata only behind a click.
-    _log(context, logging.INFO, f"Result per account:\n{stats_table}")
+    errors = "".join(f"\n- {error}" for error in data["errors"])
+    summary = (f"Errors:{errors}\n" if errors else "") + f"Result per account:\n{stats_table}"
+    if infrastructure is None and result["success"]:
+        summary = f"{result['message']}\n{summary}"
+    _log(context, logging.WARNING if errors else logging.INFO, summary)
     if infrastructure is not None:
         # The run fails with its result attached (the failure sensor alerts); retried first.
         description = f"Task {context.job_name}: {infrastructure}"
@@ -212,7 +216,6 @@ def _submit_generation_tasks(
     if not result["success"]:
         _to_file(context, logging.ERROR, result["message"])
         raise dg.Failure(description=result["message"], metadata=metadata, allow_retries=False)
-    _log(context, logging.INFO, result["message"])
     return dg.Output(result, metadata=metadata)
 
 

@@ -78,14 +78,16 @@ class BullMQProducer:
     def submit(
         self,
         requests: Iterable[GenerationRequest],
-        before_chunk: Callable[[Sequence[GenerationRequest]], None] | None = None,
+        before_chunk: Callable[[Sequence[GenerationRequest]], set[str] | None] | None = None,
         after_chunk: Callable[[Sequence[str]], None] | None = None,
     ) -> dict[str, SubmitOutcome]:
         """Add every request; returns an outcome per task id. Raises if Redis is unreachable.
 
         ``requests`` is read one chunk at a time, so a generator keeps only one chunk of
-        requests alive. ``before_chunk`` runs on each chunk before any of it is queued,
-        ``after_chunk`` on the ids of the chunk's tasks whose jobs are in Redis after it.
+        requests alive. ``before_chunk`` runs on each chunk before any of it is queued and may
+        return the ids of tasks known to have no job yet (rows it has just written): Redis is
+        asked only about the others. ``after_chunk`` runs on the ids of the chunk's tasks whose
+        jobs are in Redis after it.
 
         When Redis stops answering mid-batch (or a callback raises a :class:`TransientError`),
         nothing more is tried: that chunk's tasks not known to be queued, and every later one,
@@ -97,7 +99,7 @@ class BullMQProducer:
     async def _submit(
         self,
         requests: Iterable[GenerationRequest],
-        before_chunk: Callable[[Sequence[GenerationRequest]], None] | None,
+        before_chunk: Callable[[Sequence[GenerationRequest]], set[str] | None] | None,
         after_chunk: Callable[[Sequence[str]], None] | None,
     ) -> dict[str, SubmitOutcome]:
         client = redis_client(self.redis_url, self.timeout)
@@ -131,13 +133,16 @@ class BullMQProducer:
         client: Any,
         queue: Queue,
         chunk: Sequence[GenerationRequest],
-        before_chunk: Callable[[Sequence[GenerationRequest]], None] | None,
+        before_chunk: Callable[[Sequence[GenerationRequest]], set[str] | None] | None,
         after_chunk: Callable[[Sequence[str]], None] | None,
         outcomes: dict[str, SubmitOutcome],
     ) -> None:
-        if before_chunk is not None:
-            before_chunk(chunk)
-        queued = await self._already_queued(client, chunk)
+        fresh_ids = before_chunk(chunk) if before_chunk is not None else None
+        # A first run writes every row now: no task of it can be queued, nothing to ask.
+        maybe_queued = (
+            chunk if fresh_ids is None else [r for r in chunk if r.task_id not in fresh_ids]
+        )
+        queued = await self._already_queued(client, maybe_queued) if maybe_queued else {}
         fresh = [r for r in chunk if r.task_id not in queued]
         added = await self._add_chunk(queue, fresh) if fresh else {}
         in_redis = [*queued, *(task_id for task_id, o in added.items() if o.error is None)]

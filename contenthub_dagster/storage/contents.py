@@ -6,7 +6,7 @@ import functools
 import itertools
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,6 +99,65 @@ def _one_statement_complete(columns: tuple[str, ...]) -> str:
         )
         SELECT count(*) FROM closed
     """
+
+
+# Columns of a pending row that come from its request, as the arrays _PENDING_SQL unnests.
+_REQUEST_COLUMNS = (
+    "task_id",
+    "account_id",
+    "topic",
+    "keywords",
+    "category",
+    "requirements",
+    "tone",
+    "priority",
+    "auto_approve",
+)
+# ``failed`` because the queue did not take the job (an earlier attempt or run): the producer's.
+_NOT_QUEUED_SQL = f"(status = '{FAILED}' AND error_message LIKE '{NOT_QUEUED}%%')"
+
+
+@functools.cache
+def _pending_sql() -> str:
+    """PostgreSQL, one statement per chunk: insert the ``pending`` row of each request that has
+    none, reopen (back to ``pending``) each row failed as not queued, and return the ids of the
+    inserted rows, whose jobs no attempt can have added yet.
+
+    The requests travel as one array per column (a constant statement of 11 parameters, however
+    many rows), not as a VALUES list of 13 parameters a row that psycopg would parse every time.
+    Both writes see the rows as they were before the statement, so a row inserted here is never
+    reopened here; the statement is its own transaction and safe to repeat.
+    """
+    tasks = content_generation_tasks
+    arrays = ", ".join(
+        f"CAST(%({c})s AS {tasks.c[c].type.compile(_PG)}[])" for c in _REQUEST_COLUMNS
+    )
+    columns = ", ".join(_REQUEST_COLUMNS)
+    return f"""
+        WITH input AS (
+            SELECT * FROM unnest({arrays}) AS r({columns})
+        ), inserted AS (
+            INSERT INTO {tasks.name} ({columns}, status, retry_count, max_retries, submitted_at)
+            SELECT {columns}, '{PENDING}', 0, %(max_retries)s, %(submitted_at)s FROM input
+            ON CONFLICT (task_id) DO NOTHING
+            RETURNING task_id
+        ), reopened AS (
+            UPDATE {tasks.name} AS t
+            SET status = '{PENDING}', error_message = NULL, completed_at = NULL
+            FROM input
+            WHERE t.task_id = input.task_id AND t.status = '{FAILED}'
+                AND t.error_message LIKE '{NOT_QUEUED}%%'
+            RETURNING t.task_id
+        )
+        SELECT task_id FROM inserted
+    """
+
+
+_MARK_QUEUED_SQL = f"""
+    UPDATE {content_generation_tasks.name}
+    SET status = '{SUBMITTED}', error_message = NULL, completed_at = NULL
+    WHERE task_id = ANY(%s) AND (status = '{PENDING}' OR {_NOT_QUEUED_SQL})
+"""
 
 
 @dataclass(frozen=True)
@@ -212,6 +271,26 @@ class ContentStore:
             with self.engine.begin() as conn:
                 conn.execute(content_generation_tasks.insert(), rows)
 
+    @retry_on_disconnect
+    def record_pending(
+        self, requests: Sequence[GenerationRequest], max_retries: int = GENERATION_MAX_RETRIES
+    ) -> set[str] | None:
+        """Before a chunk's jobs are added: each request gets its ``pending`` row unless it has
+        one, and a row failed as not queued is reopened (``pending``), so a worker finds every
+        row open. Returns the ids of the rows written now (their jobs cannot be in the queue
+        yet), or None when that is not known (not PostgreSQL): then any may be.
+        """
+        if not requests:
+            return set()
+        if not self._on_postgresql:
+            self.record_submitted(requests, PENDING, max_retries)
+            self.reopen_not_queued(r.task_id for r in requests)
+            return None
+        params: dict[str, Any] = {c: [getattr(r, c) for r in requests] for c in _REQUEST_COLUMNS}
+        params |= {"max_retries": max_retries, "submitted_at": _now()}
+        rows = self._on_driver(_pending_sql(), params, psycopg.Cursor.fetchall)
+        return {row[0] for row in rows}
+
     def start_attempt(self, task_id: str, attempt: int, timeout_at: datetime) -> None:
         """Mark a task processing; ``attempt`` counts from 1, so retries are ``attempt - 1``."""
         self._update(
@@ -294,9 +373,14 @@ class ContentStore:
         closed = self._on_driver(_one_statement_complete(tuple(row)), params)
         return bool(closed and closed[0])
 
-    def _on_driver(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+    def _on_driver(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | Sequence[Any],
+        read: Callable[[psycopg.Cursor[Any]], Any] = psycopg.Cursor.fetchone,
+    ) -> Any:
         """PostgreSQL: one statement straight on a pooled psycopg connection, in autocommit
-        (its own transaction, one round trip); returns its first row.
+        (its own transaction, one round trip); returns ``read`` of its cursor (its first row).
 
         The worker runs two statements per job, and SQLAlchemy's work around each statement
         (compiled-cache lookup, parameter and result processing) cost more CPU than the whole
@@ -310,7 +394,7 @@ class ContentStore:
             try:
                 driver.autocommit = True
                 try:
-                    return driver.execute(sql, params).fetchone()
+                    return read(driver.execute(sql, params))
                 finally:
                     if not driver.broken:
                         driver.autocommit = False
@@ -387,6 +471,12 @@ class ContentStore:
         added) or ``failed`` because it was not queued (an earlier attempt or run). A worker may
         already have taken the job and moved the row on; that row is left as it is.
         """
+        if self._on_postgresql:
+            # Straight on the driver, the ids as one array: one small statement per chunk.
+            return sum(
+                self._on_driver(_MARK_QUEUED_SQL, (ids,), lambda cursor: cursor.rowcount)
+                for ids in chunked(task_ids, IDS_PER_STATEMENT)
+            )
         return self._update_producer_rows(
             task_ids, status=SUBMITTED, error_message=None, completed_at=None
         )

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -53,10 +54,13 @@ def is_transient_db_error(exc: BaseException) -> bool:
 
     The drivers raise both kinds as OperationalError (a refused connection, a server restart, a
     statement timeout, SQLite's "database is locked"); a missing table is a ProgrammingError.
+    psycopg's own errors count too: some statements run straight on the driver.
     """
     return isinstance(
         exc,
         sa.exc.OperationalError
+        | psycopg.OperationalError
+        | psycopg.InterfaceError
         | sa.exc.InterfaceError
         | sa.exc.DisconnectionError
         | sa.exc.TimeoutError

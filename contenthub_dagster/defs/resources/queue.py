@@ -144,12 +144,12 @@ class BullMQQueueResource(GenerationQueueResource):
             return self._queued_before(unreachable, log)
         what = f"lifecycle rows in {self.database.display_url()}"
 
-        def before(chunk: Sequence[GenerationRequest]) -> None:
-            # Chunk by chunk, so only one chunk of requests is ever in memory.
+        def before(chunk: Sequence[GenerationRequest]) -> set[str] | None:
+            # Chunk by chunk, so only one chunk of requests is ever in memory. A worker takes
+            # only open rows: a row failed as not queued is reopened too. The rows written now
+            # are the tasks no attempt has queued: the producer asks Redis about the rest only.
             with transient_as(StoreUnavailableError, what):
-                store.record_submitted(chunk, PENDING)
-                # A worker takes only open rows: a row failed as not queued is reopened first.
-                store.reopen_not_queued(r.task_id for r in chunk)
+                return store.record_pending(chunk)
 
         def after(task_ids: Sequence[str]) -> None:
             with transient_as(StoreUnavailableError, what):
