@@ -122,13 +122,15 @@ def _workspace(side: str, root: Path, grpc_port: int | None) -> str:
 
 
 @contextmanager
-def _deployment(side: str, topology: str, pg_url: str) -> Iterator[tuple[Path, dict[str, str]]]:
+def _deployment(
+    side: str, topology: str, pg_url: str, dagster_yaml: Path
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """A throw-away folder: DAGSTER_HOME with the repo's dagster.yaml, the code, the workspace."""
     with tempfile.TemporaryDirectory(prefix=f"tick-latency-{side}-") as tmp:
         root = Path(tmp)
         home = root / "dagster_home"
         home.mkdir()
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+        shutil.copy(dagster_yaml, home / "dagster.yaml")
         (root / "tasks.yaml").write_text(_tasks_yaml(TASKS), encoding="utf-8")
         (root / "bare_location.py").write_text(BARE_LOCATION.format(count=TASKS), encoding="utf-8")
         env = {
@@ -151,14 +153,14 @@ def _open_instance(root: Path, env: dict[str, str]) -> DagsterInstance:
     return dg.DagsterInstance.from_config(str(root / "dagster_home"))
 
 
-def measure(side: str, minutes: float, topology: str) -> list[float]:
+def measure(side: str, minutes: float, topology: str, dagster_yaml: Path) -> list[float]:
     """Run one side for ``minutes``; the tick → start latency of every scheduled run (s)."""
     from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
     from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
 
     with ExitStack() as stack:
         pg_url = stack.enter_context(postgres_database("chd_bench_tick"))
-        root, env = stack.enter_context(_deployment(side, topology, pg_url))
+        root, env = stack.enter_context(_deployment(side, topology, pg_url, dagster_yaml))
         with _open_instance(root, env):  # creates the tables, as a first webserver start would
             pass
         port = free_port() if topology == "grpc" else None
@@ -280,12 +282,20 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--topology", choices=["daemon", "grpc"], default="daemon")
     parser.add_argument("--side", choices=["both", "ours", "reference"], default="both")
+    parser.add_argument(
+        "--dagster-yaml",
+        type=Path,
+        default=ROOT / "dagster.yaml",
+        help="instance config to measure (default: the repo's)",
+    )
     args = parser.parse_args()
     sides = ["ours", "reference"] if args.side == "both" else [args.side]
-    results = {side: measure(side, args.minutes, args.topology) for side in sides}
+    results = {
+        side: measure(side, args.minutes, args.topology, args.dagster_yaml) for side in sides
+    }
     print(
         f"tick -> run started, {TASKS} every-minute schedules, {args.minutes:g} min each side,"
-        f" repo dagster.yaml on PostgreSQL, topology {args.topology}"
+        f" {args.dagster_yaml} on PostgreSQL, topology {args.topology}"
         " (sides run one after the other, not interleaved)"
     )
     for side, latencies in results.items():
