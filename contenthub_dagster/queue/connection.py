@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
-
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contenthub_dagster.domain.problems import TransientError
 from contenthub_dagster.masking import mask_url, redact, split_userinfo, url_secrets
 from contenthub_dagster.settings import configured_secrets
+
+# redis-py is imported where a client is made, not here: every Dagster run process imports this
+# module (through the queue resource), and sync-mode runs never talk to Redis.
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -24,6 +24,9 @@ class QueueUnavailableError(TransientError):
 
 def is_transient_redis_error(exc: BaseException) -> bool:
     """A connection or timeout error, which a later try may not meet; not a refused command."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
     return isinstance(
         exc, RedisConnectionError | RedisTimeoutError | asyncio.TimeoutError | OSError
     )
@@ -62,6 +65,12 @@ def redis_client(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> aioredis
 
 
 def _client(url: str, timeout: float) -> aioredis.Redis:
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
     return aioredis.from_url(
         url,
         decode_responses=True,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from typing import Any
-
-from bullmq import Queue
+from typing import TYPE_CHECKING, Any
 
 from contenthub_dagster.domain.chunks import chunked
 from contenthub_dagster.domain.messages import JOB_NAME, GenerationRequest, bullmq_priority
@@ -22,6 +20,11 @@ from contenthub_dagster.queue.connection import (
     redis_client,
 )
 from contenthub_dagster.settings import GENERATION_ATTEMPTS, configured_secrets, setting_default
+
+# bullmq (and redis-py under it) is imported when a producer opens its queue, not here: every
+# Dagster run process imports this module, and sync-mode runs never queue anything.
+if TYPE_CHECKING:
+    from bullmq import Queue
 
 BACKOFF_DELAY_MS = setting_default("retry_backoff_ms")  # doubling each retry
 KEEP_COMPLETED_SECONDS = 7 * 24 * 3600
@@ -102,6 +105,8 @@ class BullMQProducer:
         before_chunk: Callable[[Sequence[GenerationRequest]], set[str] | None] | None,
         after_chunk: Callable[[Sequence[str]], None] | None,
     ) -> dict[str, SubmitOutcome]:
+        from bullmq import Queue
+
         client = redis_client(self.redis_url, self.timeout)
         queue = Queue(self.queue_name, {"connection": client, "prefix": self.prefix})
         try:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -388,6 +387,8 @@ class ContentStore:
         run once more on a fresh one (as :func:`retry_on_disconnect` does): both statements
         are safe to repeat.
         """
+        import psycopg  # here, not at import: only this PostgreSQL path needs the driver
+
         for attempt in (1, 2):
             pooled = self.engine.raw_connection()
             driver = pooled.driver_connection

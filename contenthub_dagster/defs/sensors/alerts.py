@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from contenthub_dagster.masking import redact
 from contenthub_dagster.settings import configured_secrets
 
@@ -39,6 +37,8 @@ def post_alert(
     url: str, payload: Mapping[str, Any], timeout: float = WEBHOOK_TIMEOUT_SECONDS
 ) -> str | None:
     """POST ``payload`` as JSON; None when it was accepted, else why not (URL left out)."""
+    import httpx  # here, not at import: every run worker loads this module, few post alerts
+
     try:
         response = httpx.post(url, json=dict(payload), timeout=timeout)
     except httpx.TimeoutException:
