@@ -287,7 +287,7 @@ class ContentStore:
             return None
         params: dict[str, Any] = {c: [getattr(r, c) for r in requests] for c in _REQUEST_COLUMNS}
         params |= {"max_retries": max_retries, "submitted_at": _now()}
-        rows = self._on_driver(_pending_sql(), params, psycopg.Cursor.fetchall)
+        rows = self._on_driver(_pending_sql(), params, lambda cursor: cursor.fetchall())
         return {row[0] for row in rows}
 
     def start_attempt(self, task_id: str, attempt: int, timeout_at: datetime) -> None:
@@ -376,10 +376,11 @@ class ContentStore:
         self,
         sql: str,
         params: Mapping[str, Any] | Sequence[Any],
-        read: Callable[[psycopg.Cursor[Any]], Any] = psycopg.Cursor.fetchone,
+        read: Callable[[Any], Any] | None = None,
     ) -> Any:
         """PostgreSQL: one statement straight on a pooled psycopg connection, in autocommit
-        (its own transaction, one round trip); returns ``read`` of its cursor (its first row).
+        (its own transaction, one round trip); returns ``read`` of its cursor (default: its
+        first row).
 
         The worker runs two statements per job, and SQLAlchemy's work around each statement
         (compiled-cache lookup, parameter and result processing) cost more CPU than the whole
@@ -395,7 +396,8 @@ class ContentStore:
             try:
                 driver.autocommit = True
                 try:
-                    return read(driver.execute(sql, params))
+                    cursor = driver.execute(sql, params)
+                    return read(cursor) if read else cursor.fetchone()
                 finally:
                     if not driver.broken:
                         driver.autocommit = False

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -56,17 +56,19 @@ def is_transient_db_error(exc: BaseException) -> bool:
     statement timeout, SQLite's "database is locked"); a missing table is a ProgrammingError.
     psycopg's own errors count too: some statements run straight on the driver.
     """
-    return isinstance(
-        exc,
-        sa.exc.OperationalError
-        | psycopg.OperationalError
-        | psycopg.InterfaceError
-        | sa.exc.InterfaceError
-        | sa.exc.DisconnectionError
-        | sa.exc.TimeoutError
-        | ConnectionError
-        | TimeoutError,
-    ) or bool(getattr(exc, "connection_invalidated", False))
+    transient: tuple[type[BaseException], ...] = (
+        sa.exc.OperationalError,
+        sa.exc.InterfaceError,
+        sa.exc.DisconnectionError,
+        sa.exc.TimeoutError,
+        ConnectionError,
+        TimeoutError,
+    )
+    # Not imported here: a process that never loaded the driver cannot have its errors.
+    driver = sys.modules.get("psycopg")
+    if driver is not None:
+        transient += (driver.OperationalError, driver.InterfaceError)
+    return isinstance(exc, transient) or bool(getattr(exc, "connection_invalidated", False))
 
 
 @contextmanager
