@@ -5,9 +5,19 @@ drains them in-process with our worker's processor (offline generator, PostgreSQ
 them again and drains them with a bare ``bullmq.Worker`` whose processor INSERTs one row per job
 on a thread pool of the same size. Both at the same concurrency, interleaved (the order
 alternates per repetition), timed from the worker's start until the last job is acknowledged.
-Prints the median of each, their ratio and every repetition:
+Prints the median of each, their ratio, their throughput and every repetition:
 
     python benchmarks/worker_drain.py --tasks 2000 --concurrency 5 20 --repetitions 3
+
+With ``--generation-latency SECONDS`` every job of both sides also waits that long on real I/O,
+as a real generation does: a fake content-creator (tests/fake_services.py) runs in a process of
+its own on a free port of 127.0.0.1 and answers each ``POST /api/tasks`` after the latency. Our
+worker then uses the ``content-creator`` generator against it; the reference's job makes the same
+kind of call (httpx, a client per call, as the generator does) before its INSERT. Then the gain
+from the first to the last concurrency (e.g. 5 -> 20) is printed for each side; with instant
+generation it says little, with a latency it shows whether concurrency scales:
+
+    python benchmarks/worker_drain.py --tasks 400 --generation-latency 0.2 --concurrency 5 20
 
 Uses a PostgreSQL database and a Redis key prefix of its own, both removed at the end.
 """
@@ -16,22 +26,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import redis
 import sqlalchemy as sa
 from bullmq import Job, Worker
 
 from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.generation.base import Generator
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.queue.connection import redis_client
 from contenthub_dagster.queue.producer import BullMQProducer
@@ -54,6 +67,57 @@ reference_rows = sa.Table(
 )
 
 Drain = Callable[[str, int, int], Awaitable[float]]
+
+CREATOR_TIMEOUT_SECONDS = 120.0
+
+
+def serve_creator(latency: float, ready: Any) -> None:
+    """In a child process: the fake content-creator answering every call after ``latency``."""
+    from tests.fake_services import CreatorHandler, FakeServer
+
+    class Server(FakeServer):
+        request_queue_size = 256  # a new connection per call, up to 20 at once
+
+    server = Server(CreatorHandler)
+    server.script.set_default(f"slow:{latency}")
+    ready.send(server.base_url)
+    ready.close()
+    server.serve_forever(poll_interval=0.05)
+
+
+@contextmanager
+def fake_creator(latency: float) -> Iterator[str]:
+    """The base URL of a fake content-creator in a process of its own (not our GIL's)."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=serve_creator, args=(latency, sender), daemon=True)
+    process.start()
+    try:
+        if not receiver.poll(60):
+            raise RuntimeError("the fake content-creator did not start")
+        yield receiver.recv()
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+def creator_call(base_url: str, data: dict[str, Any]) -> None:
+    """The reference's generation: one sync-mode call, a client per call like our generator."""
+    body = {
+        "mode": "sync",
+        "topic": data["topic"],
+        "requirements": data.get("requirements") or data["topic"],
+        "targetAudience": "general readers",
+        "tone": data.get("tone") or "neutral",
+        "priority": 1,
+        "idempotencyKey": f"{data['task_id']}-ref",
+    }
+    timeout = httpx.Timeout(CREATOR_TIMEOUT_SECONDS, connect=10.0)
+    with httpx.Client(timeout=timeout) as client:
+        response = client.post(f"{base_url}/api/tasks", json=body)
+    payload = response.json()
+    if response.status_code != 201 or payload["data"]["status"] != "completed":
+        raise RuntimeError(f"content-creator answered {response.status_code}: {payload}")
 
 
 def make_requests(count: int, run: str) -> list[GenerationRequest]:
@@ -131,13 +195,21 @@ def worker_options(redis_url: str, prefix: str, queue: str, concurrency: int) ->
     return options
 
 
-def ours(database_url: str, redis_url: str, prefix: str) -> Drain:
-    """Our worker's processor, as ``contenthub-dagster worker`` wires it."""
+def ours(database_url: str, redis_url: str, prefix: str, creator_url: str | None) -> Drain:
+    """Our worker's processor, as ``contenthub-dagster worker`` wires it: the offline generator,
+    or content-creator at ``creator_url``."""
+
+    def generator() -> Generator:
+        if creator_url is None:
+            return make_generator("offline")
+        from contenthub_dagster.generation.content_creator import ContentCreatorGenerator
+
+        return ContentCreatorGenerator(creator_url, CREATOR_TIMEOUT_SECONDS)
 
     async def drain(queue: str, count: int, concurrency: int) -> float:
         store = open_store(database_url, concurrency)
         executor = ThreadPoolExecutor(concurrency, thread_name_prefix="contenthub-generate")
-        processor = JobProcessor(store, make_generator("offline"), executor, 1800.0)
+        processor = JobProcessor(store, generator(), executor, 1800.0)
         options = worker_options(redis_url, prefix, queue, concurrency)
         worker = Worker(queue, processor.process, options)
         worker.on("failed", processor.on_failed)
@@ -150,8 +222,9 @@ def ours(database_url: str, redis_url: str, prefix: str) -> Drain:
     return drain
 
 
-def reference(database_url: str, redis_url: str, prefix: str) -> Drain:
-    """A bare bullmq Worker: one INSERT per job, on a thread pool of the same size."""
+def reference(database_url: str, redis_url: str, prefix: str, creator_url: str | None) -> Drain:
+    """A bare bullmq Worker: one INSERT per job (after one content-creator call at
+    ``creator_url``, if given), on a thread pool of the same size."""
 
     async def drain(queue: str, count: int, concurrency: int) -> float:
         engine = engine_for(database_url, concurrency)
@@ -159,6 +232,8 @@ def reference(database_url: str, redis_url: str, prefix: str) -> Drain:
         loop = asyncio.get_running_loop()
 
         def insert(data: dict[str, Any]) -> None:
+            if creator_url is not None:
+                creator_call(creator_url, data)
             with engine.begin() as conn:
                 conn.execute(
                     reference_rows.insert().values(task_id=data["task_id"], topic=data["topic"])
@@ -218,6 +293,13 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[5, 20])
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument(
+        "--generation-latency",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="each job of both sides waits this long on a fake content-creator over HTTP",
+    )
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
@@ -226,18 +308,28 @@ def main() -> None:
     log_file = (Path(tempfile.mkdtemp()) / "worker.log").open("w", encoding="utf-8")
     start_worker_logging(log_file)
     prefix = f"chd-bench-{uuid.uuid4().hex[:8]}"
-    with own_database(args.pg_admin_url) as database_url:
+    latency = args.generation_latency
+    with ExitStack() as stack:
+        creator_url = None if latency is None else stack.enter_context(fake_creator(latency))
+        database_url = stack.enter_context(own_database(args.pg_admin_url))
         try:
             open_store(database_url)
             reference_metadata.create_all(engine_for(database_url))
             sides: dict[str, Drain] = {
-                "ours": ours(database_url, args.redis_url, prefix),
-                "reference": reference(database_url, args.redis_url, prefix),
+                "ours": ours(database_url, args.redis_url, prefix, creator_url),
+                "reference": reference(database_url, args.redis_url, prefix, creator_url),
             }
+            generation = (
+                "offline generator (instant)"
+                if latency is None
+                else f"content-creator over HTTP answering after {latency:g} s "
+                "(the reference makes the same call)"
+            )
             print(
-                f"{args.tasks} tasks, PostgreSQL, offline generator, medians of "
+                f"{args.tasks} tasks, PostgreSQL, {generation}, medians of "
                 f"{args.repetitions} interleaved repetitions"
             )
+            throughput: dict[str, dict[int, float]] = {"ours": {}, "reference": {}}
             for concurrency in args.concurrency:
                 times: dict[str, list[float]] = {"ours": [], "reference": []}
                 for rep in range(args.repetitions):
@@ -252,13 +344,25 @@ def main() -> None:
                         times[side].append(elapsed)
                 ours_s = statistics.median(times["ours"])
                 ref_s = statistics.median(times["reference"])
+                throughput["ours"][concurrency] = args.tasks / ours_s
+                throughput["reference"][concurrency] = args.tasks / ref_s
                 print(
                     f"concurrency {concurrency:>2}: ours {ours_s:6.2f} s "
-                    f"({args.tasks / ours_s:5.0f} jobs/s), reference {ref_s:6.2f} s "
-                    f"({args.tasks / ref_s:5.0f} jobs/s), ratio {ours_s / ref_s:4.2f}x"
+                    f"({args.tasks / ours_s:6.1f} jobs/s), reference {ref_s:6.2f} s "
+                    f"({args.tasks / ref_s:6.1f} jobs/s), ratio {ours_s / ref_s:4.2f}x"
                 )
                 for side in ("ours", "reference"):
                     print(f"  {side:>9}: " + ", ".join(f"{t:.2f}" for t in times[side]))
+            if len(args.concurrency) > 1:
+                low, high = args.concurrency[0], args.concurrency[-1]
+                ceiling = f", at most {1 / latency * high:.1f} jobs/s" if latency else ""
+                print(f"gain from concurrency {low} to {high} (ideal {high / low:.1f}x{ceiling}):")
+                for side in ("ours", "reference"):
+                    gain = throughput[side][high] / throughput[side][low]
+                    print(
+                        f"  {side:>9}: {throughput[side][low]:6.1f} -> "
+                        f"{throughput[side][high]:6.1f} jobs/s, {gain:4.2f}x"
+                    )
         finally:
             delete_keys(args.redis_url, prefix)
             engine_for(database_url).dispose()
