@@ -105,7 +105,7 @@ def _request(index: int) -> GenerationRequest:
     )
 
 
-@pytest.mark.unit
+@pytest.mark.e2e  # 70,000 rows on PostgreSQL: production scale, a minute or more
 def test_statuses_and_inserts_are_chunked_beyond_the_postgres_parameter_limit(pg_url: str) -> None:
     engine = sa.create_engine(normalize_url(pg_url))
     try:
