@@ -103,7 +103,7 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
         logger.warning(warning)
     resources = resources_for_environment(config)
     jobs = {
-        task.key: build_task_job(task, cadence_for(task, config.timezone), resources)
+        task.key: build_task_job(task, cadence_for(task, config.timezone), resources, config)
         for task in catalog.tasks
     }
     invalid = [build_invalid_task_job(k, e) for k, e in catalog.invalid_tasks().items()]

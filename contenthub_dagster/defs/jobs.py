@@ -32,7 +32,7 @@ from contenthub_dagster.domain.results import (
     infrastructure_failures,
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
-from contenthub_dagster.settings import get_settings
+from contenthub_dagster.settings import Settings, get_settings
 from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
@@ -251,13 +251,13 @@ def _max_retries() -> int:
     return get_settings().op_max_retries
 
 
-def transient_retry_policy() -> dg.RetryPolicy:
+def transient_retry_policy(settings: Settings | None = None) -> dg.RetryPolicy:
     """Retries of the ops that reach the accounts database and Redis (``CONTENTHUB_OP_*``).
 
     Exponential: retry n waits ``(2^n - 1) × delay``; the defaults (5 retries, 2 s) wait 2, 6,
     14, 30 and 62 s, so a restart of Redis or PostgreSQL of over a minute ends in success.
     """
-    settings = get_settings()
+    settings = settings or get_settings()
     return dg.RetryPolicy(
         max_retries=settings.op_max_retries,
         delay=settings.op_retry_delay,
@@ -355,15 +355,19 @@ def build_task_job(
     task: ScheduledTask,
     cadence: TaskCadence | None = None,
     resources: Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> dg.JobDefinition:
     """One job per task, sharing the graph's op definitions (cadence: the default time zone's).
 
     ``resources`` are the code location's: bound here, each job is complete as built, and
     ``Definitions`` does not copy every job (and rebuild its schedule) to attach them.
+    ``settings``: the code location's, read once (reading them costs milliseconds, a thousand
+    tasks' worth of seconds).
     """
-    cadence = cadence or cadence_for(task, get_settings().timezone)
+    settings = settings or get_settings()
+    cadence = cadence or cadence_for(task, settings.timezone)
     description = task.name if not task.description else f"{task.name}: {task.description}"
-    return content_generation(transient_retry_policy()).to_job(
+    return content_generation(transient_retry_policy(settings)).to_job(
         name=task.key,
         description=description,
         # Schedules and sensors override the trigger on the runs they request.
