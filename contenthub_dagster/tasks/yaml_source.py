@@ -22,12 +22,11 @@ NEW_FILE_HEADER = "# Scheduled content-generation tasks: each entry becomes a jo
 _TASKS_KEY = re.compile(r"^tasks\s*:(?P<rest>.*)$")
 _TOP_LEVEL = re.compile(r"^[^\s#]")
 _ITEM = re.compile(r"^(?P<indent>\s*)- ")
-# libyaml's loader when PyYAML was built with it: the same documents, parsed in C.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(text: str) -> Any:
-    return yaml.load(text, Loader=_SafeLoader)  # a safe loader, C or Python
+    """The document alone, parsed as task files are (libyaml when present)."""
+    return parse_document(text)[0]
 
 
 def yaml_files(path: Path) -> list[Path]:
