@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.services import postgres_database, redis_database
@@ -88,3 +89,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             + " (see pyproject.toml):\n  "
             + "\n  ".join(wrong)
         )
+
+
+@pytest.fixture
+def contenthub_url() -> Iterator[str]:
+    """ContentHub's own database holding its accounts table; our tables are left to the runs."""
+    with postgres_database("chd_test_hub") as url:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(
+                "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL,"
+                " description VARCHAR(255), platform VARCHAR(50), is_active BOOLEAN DEFAULT TRUE)"
+            )
+            conn.execute(
+                "INSERT INTO accounts (id, name, description) VALUES"
+                " (49, '车界显眼包', '幽默风趣的汽车评测'), (50, '科技前沿观察', '科技趋势解读')"
+            )
+        yield url

@@ -24,7 +24,6 @@ import pytest
 from dagster._core.scheduler.instigation import InstigatorType
 
 from tests.scheduling_support import AlertServer, task_entry, write_tasks
-from tests.services import postgres_database
 
 pytestmark = pytest.mark.daemon
 
@@ -109,22 +108,6 @@ class Deployment:
     def log_tail(self, lines: int = 60) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
-
-
-@pytest.fixture
-def contenthub_url() -> Iterator[str]:
-    """ContentHub's own database: its accounts table; our tables are left to the runs."""
-    with postgres_database("chd_test_hub") as url:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(
-                "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL,"
-                " description VARCHAR(255), platform VARCHAR(50), is_active BOOLEAN DEFAULT TRUE)"
-            )
-            conn.execute(
-                "INSERT INTO accounts (id, name, description) VALUES"
-                " (49, '车界显眼包', '幽默风趣的汽车评测'), (50, '科技前沿观察', '科技趋势解读')"
-            )
-        yield url
 
 
 @pytest.fixture

@@ -20,13 +20,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
 import dagster as dg
-import psycopg
 import pytest
 import yaml
 from dagster._core.scheduler.instigation import InstigatorType
@@ -36,7 +35,6 @@ from contenthub_dagster.admin.dagster_client import DagsterClient, WebserverErro
 from contenthub_dagster.defs.results import result_and_message
 from tests.processes import child_env, free_port, spawned
 from tests.scheduling_support import task_entry, write_tasks
-from tests.services import postgres_database
 from tests.worker_harness import content_rows, task_rows, worker_env
 
 pytestmark = pytest.mark.daemon
@@ -66,22 +64,6 @@ def _task(key: str) -> dict[str, Any]:
         cron_expression=EVERY_MINUTE,
         params={"account_ids": ACCOUNTS, "count_per_account": 1, "priority": 7},
     )
-
-
-@pytest.fixture
-def contenthub_url() -> Iterator[str]:
-    """ContentHub's own database holding its accounts table; our tables are left to the runs."""
-    with postgres_database("chd_test_hub") as url:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(
-                "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL,"
-                " description VARCHAR(255), platform VARCHAR(50), is_active BOOLEAN DEFAULT TRUE)"
-            )
-            conn.execute(
-                "INSERT INTO accounts (id, name, description) VALUES"
-                " (49, '车界显眼包', '幽默风趣的汽车评测'), (50, '科技前沿观察', '科技趋势解读')"
-            )
-        yield url
 
 
 class Topology:
