@@ -270,6 +270,35 @@ def test_duplicate_keys_are_found_with_the_c_loader_and_merges_still_work(tmp_pa
     assert document["task"] == {"priority": 4, "category": "技术"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tasks:\n  - {key: a, params: {account_ids: [49, 50], priority: 5, category: 技术}}\n",
+        "a: !!binary aGVsbG8=\nb: 2020-01-01\nc: ~\nd: yes\ne: 1.5\nf: 0x1F\n'1': a\n1: b\n",
+        "x: &a {p: 1}\ny: *a\n",  # an alias: PyYAML's constructor shares the object
+        "base: &b {priority: 3}\ntask:\n  <<: *b\n  priority: 4\n",  # a merge key
+        "s: !!set {a, b}\no: !!omap [{a: 1}]\n",  # explicit tags
+    ],
+)
+def test_the_plain_walk_builds_what_pyyaml_builds(text: str) -> None:
+    document, duplicates = parse_document(text)
+    assert document == yaml.load(text, Loader=yaml.SafeLoader)
+    assert duplicates == []
+
+
+@pytest.mark.parametrize("shared", ["", "anchor: &x {k: v}\nalias: *x\n"])
+def test_repeated_keys_are_found_on_both_paths(shared: str) -> None:
+    """The plain walk and PyYAML's constructor (taken for anchors) report the same duplicates."""
+    lines = shared.count("\n")
+    text = shared + "a: 1\nb: {c: [1, {d: x, d: y}]}\na: 2\n"
+    document, duplicates = parse_document(text)
+    assert document["a"] == 2 and document["b"] == {"c": [1, {"d": "y"}]}
+    assert [(d.path, d.key, d.line, d.first_line) for d in duplicates] == [
+        (("b", "c", 1), "d", lines + 2, lines + 2),
+        ((), "a", lines + 3, lines + 1),
+    ]
+
+
 # --- The same limits for a trigger --set and a run config override -------------------------------
 
 OVERRIDES = [

@@ -12,7 +12,7 @@ import dagster as dg
 from contenthub_dagster.defs.schedules import build_task_schedule
 from contenthub_dagster.defs.sensors.interval import Clock, build_interval_sensor
 from contenthub_dagster.defs.sensors.run_failure import build_task_run_failure_sensor
-from contenthub_dagster.tasks.cadence import cadence_for
+from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
 
 __all__ = ["TaskAutomation", "build_task_automation"]
@@ -33,12 +33,16 @@ def build_task_automation(
     jobs: Mapping[str, dg.JobDefinition],
     default_timezone: str,
     clock: Clock = time.time,
+    cadences: Mapping[str, TaskCadence] | None = None,
 ) -> TaskAutomation:
-    """A schedule or interval sensor per task, plus the run-failure sensor."""
+    """A schedule or interval sensor per task, plus the run-failure sensor.
+
+    ``cadences``: each task's, by key, when the caller has worked them out already.
+    """
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
     for task in tasks:
-        cadence = cadence_for(task, default_timezone)
+        cadence = (cadences or {}).get(task.key) or cadence_for(task, default_timezone)
         job = jobs[task.key]
         if cadence.uses_sensor:
             definition: dg.ScheduleDefinition | dg.SensorDefinition = build_interval_sensor(

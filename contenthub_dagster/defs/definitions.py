@@ -30,6 +30,7 @@ from contenthub_dagster.defs.sensors.housekeeping import (
     step_outputs_cleanup_sensor,
 )
 from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
+from contenthub_dagster.gc_pause import paused_gc
 from contenthub_dagster.settings import Settings, env_name, get_settings
 from contenthub_dagster.tasks.cadence import cadence_for
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
@@ -93,6 +94,11 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
     Invalid tasks whose key can name a job get an INVALID TASK DEFINITION job (no schedule, no
     sensor); the other problems are listed by ``task_definitions_sensor``.
     """
+    with paused_gc():
+        return _build_definitions(catalog)
+
+
+def _build_definitions(catalog: TaskCatalog | None) -> dg.Definitions:
     quiet_owners_beta_warning()
     config = get_settings()
     if catalog is None:
@@ -102,12 +108,13 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
     for warning in catalog.warnings:
         logger.warning(warning)
     resources = resources_for_environment(config)
+    cadences = {task.key: cadence_for(task, config.timezone) for task in catalog.tasks}
     jobs = {
-        task.key: build_task_job(task, cadence_for(task, config.timezone), resources, config)
+        task.key: build_task_job(task, cadences[task.key], resources, config)
         for task in catalog.tasks
     }
     invalid = [build_invalid_task_job(k, e) for k, e in catalog.invalid_tasks().items()]
-    automation = build_task_automation(catalog.tasks, jobs, config.timezone)
+    automation = build_task_automation(catalog.tasks, jobs, config.timezone, cadences=cadences)
     mode, _ = config.generation_mode()
     return dg.Definitions(
         jobs=[*jobs.values(), *invalid],
