@@ -539,3 +539,32 @@ def test_pending_rows_in_one_statement_say_which_are_new(pg_url: str) -> None:
         ).one()
     assert tuple(row) == (None, "k", True, 0, GENERATION_MAX_RETRIES, None, True)
     engine.dispose()
+
+
+@pytest.mark.unit
+def test_pending_rows_keep_every_character_of_their_text(pg_url: str) -> None:
+    """The rows travel as JSON text: quotes, backslashes, newlines and emoji come back as sent."""
+    from contenthub_dagster.domain.messages import GenerationRequest
+    from contenthub_dagster.domain.task_ids import generation_task_id
+    from contenthub_dagster.storage.contents import ContentStore
+
+    awkward = 'a "quoted" \\ back\\slash\nnew line\ttab %s %(x)s {} 😀 车界显眼包 \u2028'
+    request = GenerationRequest(
+        task_id=generation_task_id("run", 1, 0), account_id=2_147_483_647, account_name="a", topic=awkward,
+        keywords=awkward, category="技术", requirements=awkward, tone=awkward, priority=10,
+        auto_approve=False, scheduled_task="s", run_id="run", submitted_at="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    engine = sa.create_engine(normalize_url(pg_url))
+    store = ContentStore(engine)
+    store.ensure_schema()
+    assert store.record_pending([request]) == {request.task_id}
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT account_id, topic, keywords, category, requirements, tone, priority,"
+                " auto_approve FROM content_generation_tasks WHERE task_id = :t"
+            ),
+            {"t": request.task_id},
+        ).one()
+    assert tuple(row) == (2_147_483_647, awkward, awkward, "技术", awkward, awkward, 10, False)
+    engine.dispose()

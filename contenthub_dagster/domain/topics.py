@@ -17,7 +17,9 @@ FALLBACK_SUFFIXES = ("深度解析", "实战分享", "经验总结")
 KEYWORD_CATEGORY_FALLBACK = "内容"
 
 
-@dataclass(frozen=True)
+# Slots: a 100,000-task run holds every topic (and, re-executed, a second copy read back from
+# its stored step output); without a __dict__ each weighs about a third as much.
+@dataclass(frozen=True, slots=True)
 class TopicPlan:
     """One article to generate for one account."""
 
@@ -46,18 +48,24 @@ def build_topics(account: Account, params: GenerationParams) -> list[TopicPlan]:
     if params.topics:
         return _custom_topics(account, params)
     name = account.display_name
-    suffixes = suffixes_for(params.category)
+    category = params.category or KEYWORD_CATEGORY_FALLBACK
+    # Keywords and brief depend on the suffix only: three strings per account, shared by its
+    # topics (and by their pickled copy, which keeps shared objects shared).
+    shared = [
+        (suffix, f"{name},{category},{suffix}", f"为{name}创作关于{suffix}的高质量内容")
+        for suffix in suffixes_for(params.category)
+    ]
     plans = []
     for i in range(params.per_account):
-        suffix = suffixes[i % len(suffixes)]
+        suffix, keywords, requirements = shared[i % len(shared)]
         plans.append(
             TopicPlan(
                 account_id=account.id,
                 account_name=name,
                 index=i,
                 topic=f"{name} - {suffix} {i + 1}",
-                keywords=f"{name},{params.category or KEYWORD_CATEGORY_FALLBACK},{suffix}",
-                requirements=f"为{name}创作关于{suffix}的高质量内容",
+                keywords=keywords,
+                requirements=requirements,
                 tone=account.tone,
                 category=params.category,
             )
