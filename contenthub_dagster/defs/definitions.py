@@ -95,7 +95,11 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
     sensor); the other problems are listed by ``task_definitions_sensor``.
     """
     with paused_gc():
-        return _build_definitions(catalog)
+        definitions = _build_definitions(catalog)
+        # Dagster resolves the repository (every job bound and checked) as soon as it loads the
+        # code location; done here it happens under the same pause, and the result is cached.
+        definitions.get_repository_def()
+        return definitions
 
 
 def _build_definitions(catalog: TaskCatalog | None) -> dg.Definitions:

@@ -258,11 +258,12 @@ def transient_retry_policy(settings: Settings | None = None) -> dg.RetryPolicy:
     14, 30 and 62 s, so a restart of Redis or PostgreSQL of over a minute ends in success.
     """
     settings = settings or get_settings()
-    return dg.RetryPolicy(
-        max_retries=settings.op_max_retries,
-        delay=settings.op_retry_delay,
-        backoff=dg.Backoff.EXPONENTIAL,
-    )
+    return _retry_policy(settings.op_max_retries, settings.op_retry_delay)
+
+
+@functools.cache  # one policy per setting: a thousand jobs share it (and so one graph)
+def _retry_policy(max_retries: int, delay: float) -> dg.RetryPolicy:
+    return dg.RetryPolicy(max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def _fail(context: dg.OpExecutionContext, problem: str, *, retry: bool = False) -> NoReturn:
