@@ -124,7 +124,8 @@ async def _main(config: WorkerConfig, processor_box: list[JobProcessor]) -> int:
 
 async def _connect(config: WorkerConfig) -> tuple[ContentStore, Generator, aioredis.Redis]:
     try:
-        generator = make_generator(config.generator)
+        # Each job in hand makes at most one call at a time, on its generation thread.
+        generator = make_generator(config.generator, config.concurrency)
     except ValueError as exc:
         raise WorkerSetupError(str(exc)) from exc
     try:
