@@ -529,6 +529,8 @@ def test_sync_mode_uses_the_generator_named_by_the_environment(
     assert len(task_ids) == 9
     assert set(creator.keys()) == task_ids and len(creator.keys()) == 9
     assert {c.body["priority"] for c in creator.calls} == {3}  # the task's priority 8
+    assert creator.connections_opened == 1  # one connection served the nine calls ...
+    wait_until(lambda: all_closed(creator), 10, "sync mode to close its generator")  # ... closed
 
     engine = engine_for(embedded_url())
     with engine.connect() as conn:
