@@ -11,11 +11,12 @@ Prints the median of each, their ratio, their throughput and every repetition:
 
 With ``--generation-latency SECONDS`` every job of both sides also waits that long on real I/O,
 as a real generation does: a fake content-creator (tests/fake_services.py) runs in a process of
-its own on a free port of 127.0.0.1 and answers each ``POST /api/tasks`` after the latency. Our
-worker then uses the ``content-creator`` generator against it; the reference's job makes the same
-kind of call (httpx, a client per call, as the generator does) before its INSERT. Then the gain
-from the first to the last concurrency (e.g. 5 -> 20) is printed for each side; with instant
-generation it says little, with a latency it shows whether concurrency scales:
+its own on a free port of 127.0.0.1 and answers each ``POST /api/tasks`` after the latency,
+keeping connections alive as the real service does. Our worker then uses the ``content-creator``
+generator against it; the reference's job makes the same kind of call (httpx, one client shared
+by the worker's threads, as the generator has) before its INSERT. Then the gain from the first
+to the last concurrency (e.g. 5 -> 20) is printed for each side; with instant generation it says
+little, with a latency it shows whether concurrency scales:
 
     python benchmarks/worker_drain.py --tasks 400 --generation-latency 0.2 --concurrency 5 20
 
@@ -44,7 +45,7 @@ import sqlalchemy as sa
 from bullmq import Job, Worker
 
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.generation.base import Generator
+from contenthub_dagster.generation.base import Generator, close_generator
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.queue.connection import redis_client
 from contenthub_dagster.queue.producer import BullMQProducer
@@ -76,7 +77,7 @@ def serve_creator(latency: float, ready: Any) -> None:
     from tests.fake_services import CreatorHandler, FakeServer
 
     class Server(FakeServer):
-        request_queue_size = 256  # a new connection per call, up to 20 at once
+        request_queue_size = 256  # connections are kept alive, but a side may open 20 at once
 
     server = Server(CreatorHandler)
     server.script.set_default(f"slow:{latency}")
@@ -101,8 +102,16 @@ def fake_creator(latency: float) -> Iterator[str]:
         process.join(10)
 
 
-def creator_call(base_url: str, data: dict[str, Any]) -> None:
-    """The reference's generation: one sync-mode call, a client per call like our generator."""
+def creator_client(concurrency: int) -> httpx.Client:
+    """The reference's HTTP client: one per worker, shared by its threads, like our generator's."""
+    return httpx.Client(
+        timeout=httpx.Timeout(CREATOR_TIMEOUT_SECONDS, connect=10.0),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+    )
+
+
+def creator_call(client: httpx.Client, base_url: str, data: dict[str, Any]) -> None:
+    """The reference's generation: one sync-mode call on the worker's shared client."""
     body = {
         "mode": "sync",
         "topic": data["topic"],
@@ -112,9 +121,7 @@ def creator_call(base_url: str, data: dict[str, Any]) -> None:
         "priority": 1,
         "idempotencyKey": f"{data['task_id']}-ref",
     }
-    timeout = httpx.Timeout(CREATOR_TIMEOUT_SECONDS, connect=10.0)
-    with httpx.Client(timeout=timeout) as client:
-        response = client.post(f"{base_url}/api/tasks", json=body)
+    response = client.post(f"{base_url}/api/tasks", json=body)
     payload = response.json()
     if response.status_code != 201 or payload["data"]["status"] != "completed":
         raise RuntimeError(f"content-creator answered {response.status_code}: {payload}")
@@ -199,17 +206,20 @@ def ours(database_url: str, redis_url: str, prefix: str, creator_url: str | None
     """Our worker's processor, as ``contenthub-dagster worker`` wires it: the offline generator,
     or content-creator at ``creator_url``."""
 
-    def generator() -> Generator:
+    def generator(concurrency: int) -> Generator:
         if creator_url is None:
-            return make_generator("offline")
+            return make_generator("offline", concurrency)
         from contenthub_dagster.generation.content_creator import ContentCreatorGenerator
 
-        return ContentCreatorGenerator(creator_url, CREATOR_TIMEOUT_SECONDS)
+        return ContentCreatorGenerator(
+            creator_url, CREATOR_TIMEOUT_SECONDS, concurrency=concurrency
+        )
 
     async def drain(queue: str, count: int, concurrency: int) -> float:
         store = open_store(database_url, concurrency)
         executor = ThreadPoolExecutor(concurrency, thread_name_prefix="contenthub-generate")
-        processor = JobProcessor(store, generator(), executor, 1800.0)
+        generating = generator(concurrency)
+        processor = JobProcessor(store, generating, executor, 1800.0)
         options = worker_options(redis_url, prefix, queue, concurrency)
         worker = Worker(queue, processor.process, options)
         worker.on("failed", processor.on_failed)
@@ -217,6 +227,7 @@ def ours(database_url: str, redis_url: str, prefix: str, creator_url: str | None
             return await run_until_drained(worker, count)
         finally:
             executor.shutdown(wait=True)
+            close_generator(generating)
             await options["connection"].aclose()
 
     return drain
@@ -230,10 +241,11 @@ def reference(database_url: str, redis_url: str, prefix: str, creator_url: str |
         engine = engine_for(database_url, concurrency)
         executor = ThreadPoolExecutor(concurrency, thread_name_prefix="reference")
         loop = asyncio.get_running_loop()
+        client = creator_client(concurrency)
 
         def insert(data: dict[str, Any]) -> None:
             if creator_url is not None:
-                creator_call(creator_url, data)
+                creator_call(client, creator_url, data)
             with engine.begin() as conn:
                 conn.execute(
                     reference_rows.insert().values(task_id=data["task_id"], topic=data["topic"])
@@ -249,6 +261,7 @@ def reference(database_url: str, redis_url: str, prefix: str, creator_url: str |
             return await run_until_drained(worker, count)
         finally:
             executor.shutdown(wait=True)
+            client.close()
             await options["connection"].aclose()
 
     return drain

@@ -4,7 +4,9 @@ chat-completions endpoint, each with a programmable script of what to do with ea
 Actions (per call): ``ok``; ``fail`` (content-creator: 201 with ``data.status == "failed"``, as
 when its LLM fails; OpenAI: 500); ``nocontent`` (201 completed without content / an empty
 completion); ``hang`` (never answer until the server stops); ``close`` (drop the connection
-without any reply, as its process does when it crashes); ``empty`` (a reply without a body);
+without any reply, as its process does when it crashes); ``reset`` (the same, but with a TCP
+reset, as a proxy may); ``ok_close`` (answer ok, then close the connection as a server's
+keep-alive idle limit does, without saying so); ``empty`` (a reply without a body);
 ``reject`` (400, content-creator: field details like its schema's); ``unauthorized`` (401,
 echoing the request's key); ``fail_echo`` (OpenAI: 500 echoing the key); ``ratelimit`` (429); ``slow:<seconds>`` (answer ok after a delay).
 
@@ -12,12 +14,17 @@ The content-creator fake also behaves like the real service where no script is n
 schema's 400s, its task ids taken from ``idempotencyKey`` (a reused key fails as in its SQLite
 mode), Markdown with image markers next to a separate ``images`` list, an unrounded score.
 Every call is logged (:meth:`FakeServer.request_log`) with the key it sent and what it got.
+
+Both speak HTTP/1.1 and keep connections alive, as the real services do, and count the
+connections they accept and see closed, so a test can tell whether a client reuses them.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -87,6 +94,23 @@ class FakeServer(ThreadingHTTPServer):
         self.calls: list[Call] = []
         self._in_flight: dict[int, Call] = {}
         self.tasks: dict[str, str] = {}  # content-creator's task rows: id -> status
+        self.connections_opened = 0
+        self.connections_closed = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self.connections_opened += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        with self._lock:
+            self.connections_closed += 1
+
+    def open_connections(self) -> int:
+        """Connections accepted and not closed yet (by either side)."""
+        with self._lock:
+            return self.connections_opened - self.connections_closed
 
     def create_task(self, task_id: str) -> bool:
         """Insert a running task row; False when the id exists (its primary key)."""
@@ -160,6 +184,10 @@ def _outcome(call: Call) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     server: FakeServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as content-creator's Express server and OpenAI
+    # As Node's HTTP server does: with Nagle's algorithm a kept-alive connection waits for the
+    # client's delayed ACK between the headers and the body (~40 ms a call).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
@@ -214,6 +242,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._hang()
             elif action == "close":
                 self.close_connection = True  # no status line at all: the client sees a drop
+            elif action == "reset":
+                # Linger 0 makes the close send RST. Closed here, the socket is really closed
+                # with the handler's files, before the server's shutdown() could send a FIN.
+                linger = struct.pack("ii", 1, 0)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                self.connection.close()
+                self.close_connection = True
+            elif action == "ok_close":
+                respond("ok")
+                self.close_connection = True
             elif action == "empty":
                 self._send(201, None)
             else:
@@ -375,10 +413,10 @@ class CreatorHandler(_Handler):
     """
 
     def do_POST(self) -> None:
+        body = self._read_json()  # even for a 404: the next request on the connection follows it
         if self.path.rstrip("/") != "/api/tasks":
             self._send(404, creator_error_body(f"Route not found: POST {self.path}", "NOT_FOUND"))
             return
-        body = self._read_json()
         sent_key = str(body.get("idempotencyKey") or "") if isinstance(body, dict) else ""
         key = sent_key or str(uuid.uuid4())
         match = _OUR_TASK_ID.match(key)
@@ -471,10 +509,10 @@ class OpenAIHandler(_Handler):
     """``POST /v1/chat/completions`` as an OpenAI-compatible server answers it."""
 
     def do_POST(self) -> None:
+        body = self._read_json()  # even for a 404: the next request on the connection follows it
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
             return
-        body = self._read_json()
         messages = body.get("messages") if isinstance(body, dict) else None
         user = next((m.get("content", "") for m in messages or [] if m.get("role") == "user"), "")
         match = _TOPIC_LINE.search(user)

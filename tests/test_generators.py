@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +19,7 @@ from contenthub_dagster import settings
 from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.domain.article import ArticleImage
 from contenthub_dagster.domain.messages import GenerationRequest
-from contenthub_dagster.generation.base import GenerationError, generate_attempt
+from contenthub_dagster.generation.base import GenerationError, close_generator, generate_attempt
 from contenthub_dagster.generation.content_creator import (
     ContentCreatorGenerator,
     creator_priority,
@@ -40,6 +41,7 @@ from tests.fake_services import (
     published_article,
     serving,
 )
+from tests.worker_harness import wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -304,6 +306,99 @@ def test_creator_unreachable_is_retryable() -> None:
     assert caught.value.retryable
 
 
+def all_closed(server: FakeServer) -> bool:
+    """Every connection the server accepted has been closed (the server saw the end of it)."""
+    return server.connections_opened > 0 and server.open_connections() == 0
+
+
+def test_creator_client_is_shared_by_calls_and_threads(creator: FakeServer) -> None:
+    creator.script.set_default("slow:0.02")  # long enough for the four threads to overlap
+    generator = ContentCreatorGenerator(creator.base_url, concurrency=20)
+    with ThreadPoolExecutor(4) as threads:
+        articles = list(threads.map(lambda _: generator.generate(make_request()), range(40)))
+    assert len(articles) == len(creator.calls) == 40
+    # A client per call would open 40; the pool's limit (20) is not what holds it to 4.
+    assert 1 <= creator.connections_opened <= 4
+    assert creator.open_connections() == creator.connections_opened  # kept alive for reuse
+    generator.close()
+
+
+def test_creator_calls_beyond_its_concurrency_wait_for_a_connection(creator: FakeServer) -> None:
+    creator.script.set_default("slow:0.05")
+    generator = ContentCreatorGenerator(creator.base_url, concurrency=2)
+    with ThreadPoolExecutor(6) as threads:
+        articles = list(threads.map(lambda _: generator.generate(make_request()), range(18)))
+    assert len(articles) == 18
+    assert creator.connections_opened == 2
+    generator.close()
+
+
+def test_creator_connection_its_server_closed_while_idle_is_not_reused(
+    creator: FakeServer,
+) -> None:
+    """The server drops a kept-alive connection between calls, as its idle limit does: the next
+    call notices before sending and goes out on a new connection."""
+    creator.script.rule(TASK_ID, "ok_close", "ok")
+    generator = ContentCreatorGenerator(creator.base_url)
+    generator.generate(make_request())
+    wait_until(lambda: all_closed(creator), 10, "the server to close its connection")
+    generator.generate(make_request())
+    assert [c.status for c in creator.calls] == [201, 201]
+    assert creator.connections_opened == 2
+    generator.close()
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [("close", "RemoteProtocolError: Server disconnected"), ("reset", "ReadError: ")],
+)
+def test_creator_kept_alive_connection_dropped_under_a_call_is_a_retryable_failure(
+    creator: FakeServer, action: str, error: str
+) -> None:
+    """The server takes a call on a kept-alive connection and drops it (FIN or RST) without an
+    answer: that attempt fails, retryably and at once; the next goes out on a new connection."""
+    creator.script.rule(TASK_ID, "ok", action, "ok")
+    generator = ContentCreatorGenerator(creator.base_url, timeout_seconds=30)
+    generator.generate(make_request())
+    started = time.monotonic()
+    with pytest.raises(GenerationError) as caught:
+        generator.generate(make_request())
+    assert time.monotonic() - started < 5  # an error, not a wait for the read timeout
+    assert caught.value.retryable
+    assert f"closed the connection or is unreachable: {error}" in str(caught.value)
+    assert creator.connections_opened == 1  # the dropped call did go out on the kept connection
+    generator.generate(make_request())
+    assert creator.connections_opened == 2
+    generator.close()
+
+
+def test_creator_close_closes_its_connections_and_later_calls_fail_retryably(
+    creator: FakeServer,
+) -> None:
+    unused = ContentCreatorGenerator(creator.base_url)
+    close_generator(unused)  # never called: there is no client to close
+    generator = ContentCreatorGenerator(creator.base_url, concurrency=4)
+    generator.generate(make_request())
+    assert creator.open_connections() == 1
+    close_generator(generator)
+    wait_until(lambda: all_closed(creator), 10, "the client to close its connection")
+    generator.close()  # again: nothing left to do
+    with pytest.raises(GenerationError) as caught:
+        generator.generate(make_request())
+    assert caught.value.retryable
+    assert re.fullmatch(
+        rf"content-creator generator was closed; task {TASK_ID}-a1-[0-9a-f]{{8}} was not sent "
+        rf"to {re.escape(creator.base_url)}/api/tasks",
+        str(caught.value),
+    )
+    assert len(creator.calls) == 1
+
+
+def test_creator_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency must be at least 1, not 0"):
+        ContentCreatorGenerator("http://127.0.0.1:9", concurrency=0)
+
+
 def test_generators_that_need_no_attempt_number_are_called_as_before() -> None:
     request = make_request()
     assert generate_attempt(OfflineGenerator(), request, 3) == OfflineGenerator().generate(request)
@@ -368,6 +463,20 @@ def test_openai_that_hangs_times_out(chat: FakeServer) -> None:
     assert "did not answer in time" in str(caught.value)
 
 
+def test_openai_client_is_shared_and_close_closes_it(chat: FakeServer) -> None:
+    generator = OpenAIGenerator(API_KEY, "m", f"{chat.base_url}/v1")
+    with ThreadPoolExecutor(4) as threads:
+        list(threads.map(lambda _: generator.generate(make_request()), range(12)))
+    assert 1 <= chat.connections_opened <= 4
+    close_generator(generator)
+    wait_until(lambda: all_closed(chat), 10, "the SDK client to close its connections")
+    with pytest.raises(GenerationError) as caught:
+        generator.generate(make_request())
+    assert caught.value.retryable
+    assert str(caught.value).startswith("the openai generator was closed; nothing sent to ")
+    assert len(chat.calls) == 12
+
+
 # registry
 
 
@@ -385,6 +494,8 @@ def test_registry_configures_generators_from_the_environment(
     generator.generate(make_request())
     assert creator.keys() == ["task-0123456789ab"]
     assert generator.timeout_seconds == settings.CREATOR_TIMEOUT_SECONDS == 2530
+    assert generator.concurrency == 1  # one call at a time unless the caller says otherwise
+    assert make_generator("content-creator", 8).concurrency == 8
     monkeypatch.setenv("CONTENTHUB_CREATOR_TIMEOUT", "900")
     assert make_generator("content-creator").timeout_seconds == 900
 
@@ -418,6 +529,8 @@ def test_sync_mode_uses_the_generator_named_by_the_environment(
     assert len(task_ids) == 9
     assert set(creator.keys()) == task_ids and len(creator.keys()) == 9
     assert {c.body["priority"] for c in creator.calls} == {3}  # the task's priority 8
+    assert creator.connections_opened == 1  # one connection served the nine calls ...
+    wait_until(lambda: all_closed(creator), 10, "sync mode to close its generator")  # ... closed
 
     engine = engine_for(embedded_url())
     with engine.connect() as conn:

@@ -37,3 +37,17 @@ def generate_attempt(generator: Generator, request: GenerationRequest, attempt: 
     if isinstance(generator, PerAttemptGenerator):
         return generator.generate_attempt(request, attempt)
     return generator.generate(request)
+
+
+@runtime_checkable
+class ClosableGenerator(Protocol):
+    """A generator holding something its owner must release when done with it (an HTTP
+    connection pool); generators holding nothing, like the offline one, have no ``close``."""
+
+    def close(self) -> None: ...
+
+
+def close_generator(generator: Generator) -> None:
+    """Release what ``generator`` holds, if it holds anything; safe to call more than once."""
+    if isinstance(generator, ClosableGenerator):
+        generator.close()

@@ -43,6 +43,7 @@ class OpenAIGenerator:
             timeout=openai.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
             max_retries=0,
         )
+        self._closed = False
 
     @classmethod
     def from_env(cls) -> OpenAIGenerator:
@@ -58,8 +59,16 @@ class OpenAIGenerator:
             config.openai_timeout,
         )
 
+    def close(self) -> None:
+        """Close the SDK client's connections (its one HTTP client, made with the generator and
+        shared by every call and thread). A call made afterwards fails, retryably, unsent."""
+        self._closed = True
+        self._client.close()
+
     def generate(self, request: GenerationRequest) -> Article:
         """One chat completion; raises :class:`GenerationError` saying whether a retry may help."""
+        if self._closed:
+            raise self._closed_error()
         try:
             completion = self._client.chat.completions.create(
                 model=self.model, messages=chat_messages(request)
@@ -74,6 +83,11 @@ class OpenAIGenerator:
                 f"{self._where()} answered {status}: {self._safe(exc)}",
                 retryable=status >= 500 or status in RETRYABLE_STATUSES,
             ) from exc
+        except RuntimeError as exc:
+            # Its HTTP client refuses to send once closed (by a worker stopping meanwhile).
+            if not self._closed:
+                raise
+            raise self._closed_error() from exc
         choices = completion.choices or []
         content = (choices[0].message.content or "").strip() if choices else ""
         if not content:
@@ -87,6 +101,10 @@ class OpenAIGenerator:
             generator=self.name,
             details=details,
         )
+
+    def _closed_error(self) -> GenerationError:
+        # Retryable: nothing was sent, and another worker (or this one restarted) can.
+        return GenerationError(f"the openai generator was closed; nothing sent to {self._where()}")
 
     def _where(self) -> str:
         return f"chat completions at {mask_url(str(self._client.base_url))} (model {self.model})"

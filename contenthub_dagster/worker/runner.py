@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from bullmq import Worker
 from sqlalchemy.exc import SQLAlchemyError
 
-from contenthub_dagster.generation.base import Generator
+from contenthub_dagster.generation.base import Generator, close_generator
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.masking import mask_url, redact
 from contenthub_dagster.queue.connection import (
@@ -85,6 +85,22 @@ async def _main(config: WorkerConfig, processor_box: list[JobProcessor]) -> int:
     loop = asyncio.get_running_loop()
     signals = _Signals(loop)
     store, generator, client = await _connect(config)
+    try:
+        return await _serve(config, processor_box, signals, store, generator, client)
+    finally:
+        # Generations abandoned by a timeout or a hand-back may still be waiting on it; their
+        # results are discarded anyway, and the process is about to exit.
+        close_generator(generator)
+
+
+async def _serve(
+    config: WorkerConfig,
+    processor_box: list[JobProcessor],
+    signals: _Signals,
+    store: ContentStore,
+    generator: Generator,
+    client: aioredis.Redis,
+) -> int:
     executor = ThreadPoolExecutor(config.concurrency, thread_name_prefix="contenthub-generate")
     processor = JobProcessor(store, generator, executor, config.generation_timeout_seconds)
     processor_box.append(processor)
@@ -124,9 +140,19 @@ async def _main(config: WorkerConfig, processor_box: list[JobProcessor]) -> int:
 
 async def _connect(config: WorkerConfig) -> tuple[ContentStore, Generator, aioredis.Redis]:
     try:
-        generator = make_generator(config.generator)
+        # Each job in hand makes at most one call at a time, on its generation thread.
+        generator = make_generator(config.generator, config.concurrency)
     except ValueError as exc:
         raise WorkerSetupError(str(exc)) from exc
+    try:
+        store, client = await _connect_services(config)
+    except BaseException:
+        close_generator(generator)
+        raise
+    return store, generator, client
+
+
+async def _connect_services(config: WorkerConfig) -> tuple[ContentStore, aioredis.Redis]:
     try:
         # Each job in hand uses at most one connection at a time on its generation thread.
         store = await asyncio.to_thread(open_store, config.database_url, config.concurrency)
@@ -144,7 +170,7 @@ async def _connect(config: WorkerConfig) -> tuple[ContentStore, Generator, aiore
     except QueueUnavailableError as exc:
         await client.aclose()
         raise WorkerSetupError(str(exc)) from None
-    return store, generator, client
+    return store, client
 
 
 async def _stop(

@@ -12,6 +12,7 @@ from contenthub_dagster.defs.resources.database import ContentHubDatabaseResourc
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.problems import TransientError
 from contenthub_dagster.domain.results import SubmitOutcome, not_queued
+from contenthub_dagster.generation.base import Generator, close_generator
 from contenthub_dagster.generation.pipeline import generate_and_store
 from contenthub_dagster.generation.registry import make_generator
 from contenthub_dagster.masking import mask_url, redact
@@ -227,7 +228,20 @@ class SyncGenerationResource(GenerationQueueResource):
         # for the request list to matter next to the generation itself.
         requests = list(requests)
         store = self.database.content_store()
+        # One article at a time: the generator needs a single connection.
         generator = make_generator(self.generator)
+        try:
+            return self._generate_each(requests, generator, store, log)
+        finally:
+            close_generator(generator)
+
+    def _generate_each(
+        self,
+        requests: list[GenerationRequest],
+        generator: Generator,
+        store: ContentStore,
+        log: logging.Logger | None,
+    ) -> dict[str, SubmitOutcome]:
         done = {
             task_id
             for task_id, status in store.statuses(r.task_id for r in requests).items()
