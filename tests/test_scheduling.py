@@ -20,6 +20,7 @@ from contenthub_dagster.defs.definitions import build_definitions
 from contenthub_dagster.defs.jobs import build_task_job
 from contenthub_dagster.defs.sensors.interval import encode_cursor
 from contenthub_dagster.domain.cadence import interval_slot
+from contenthub_dagster.tasks.cadence import cadence_for
 from contenthub_dagster.tasks.loader import TaskCatalog
 from tests.scheduling_support import AlertServer, catalog_of, task_entry
 
@@ -70,21 +71,26 @@ def test_seed_cron_ticks_in_shanghai(tmp_path: Path, cron: str) -> None:
     assert schedule.cron_schedule == cron
     assert _ticks(schedule, AFTER, 3) == SEED_CRONS[cron]
     # Our own next-runs helper (CLI, README) agrees with the daemon.
-    from contenthub_dagster.tasks.cadence import cadence_for
-
     assert cadence_for(catalog.tasks[0], "Asia/Shanghai").next_ticks(3, AFTER) == SEED_CRONS[cron]
 
 
-def test_schedule_describes_itself_in_words(tmp_path: Path) -> None:
+def test_schedule_describes_its_task_cron_and_time_zone(tmp_path: Path) -> None:
     catalog = catalog_of(
         tmp_path,
         task_entry("weekdays", name="工作日营销内容", cron_expression="0 8 * * 1-5"),
+        task_entry("two_hours", name="每两小时", interval=2, interval_unit="hours"),
     )
-    schedule = _definitions(catalog).get_schedule_def("weekdays_schedule")
-    assert schedule.description is not None
-    assert "工作日营销内容" in schedule.description
-    assert "08:00, Monday through Friday" in schedule.description
-    assert "Asia/Shanghai" in schedule.description
+    definitions = _definitions(catalog)
+    weekdays = definitions.get_schedule_def("weekdays_schedule").description
+    assert weekdays == "工作日营销内容: cron 0 8 * * 1-5 in Asia/Shanghai."
+    two_hours = definitions.get_schedule_def("two_hours_schedule").description or ""
+    assert two_hours.startswith("每两小时: Every 2 hours, counted from 00:00 UTC.")
+    # The words stay where an operator reads a task: `tasks list` and `status`.
+    task = catalog.get("weekdays")
+    assert task is not None
+    assert cadence_for(task, "Asia/Shanghai").describe() == (
+        "At 08:00, Monday through Friday (Asia/Shanghai)"
+    )
 
 
 def test_schedule_run_request_carries_task_trigger_and_priority(tmp_path: Path) -> None:

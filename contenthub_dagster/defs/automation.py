@@ -57,7 +57,7 @@ def build_task_automation(
             task.key,
             "active" if task.is_active else "inactive",
             definition.name,
-            cadence.describe(),
+            cadence.summary(),
         )
     sensors.append(build_task_run_failure_sensor())
     return TaskAutomation(tuple(schedules), tuple(sensors))

@@ -36,6 +36,13 @@ class TaskCadence:
         line of a task all use it)."""
         return self._words
 
+    def summary(self) -> str:
+        """The schedule as written, cheap to build: an interval in words, or the cron lines and
+        time zone (putting a cron line into words costs ~0.2 ms, paid per line at each load)."""
+        if self.interval_minutes is not None:
+            return self.describe()
+        return f"cron {'; '.join(self.cron_strings)} in {self.timezone}"
+
     @functools.cached_property
     def _words(self) -> str:
         if self.interval_minutes is not None:
