@@ -96,9 +96,9 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
     """
     with paused_gc():
         definitions = _build_definitions(catalog)
-        # Dagster resolves the repository (every job bound and checked) as soon as it loads the
-        # code location; done here it happens under the same pause, and the result is cached.
-        definitions.get_repository_def()
+        # Dagster resolves the repository and lists every job (for its snapshots) as soon as it
+        # loads the code location; done here it happens under the same pause, and is cached.
+        definitions.get_repository_def().get_all_jobs()
         return definitions
 
 
