@@ -286,6 +286,17 @@ def test_the_plain_walk_builds_what_pyyaml_builds(text: str) -> None:
     assert duplicates == []
 
 
+def test_a_deeply_nested_document_parses_and_its_repeated_keys_are_found() -> None:
+    """Deeper than Python's recursion limit: the walk is iterative."""
+    text = "a: " + "[" * 5000 + "x" + "]" * 5000 + "\nb: 1\nb: 2\n"
+    document, duplicates = parse_document(text)
+    value = document["a"]
+    for _ in range(5000):
+        [value] = value
+    assert value == "x" and document["b"] == 2
+    assert [(d.key, d.line) for d in duplicates] == [("b", 3)]
+
+
 @pytest.mark.parametrize("shared", ["", "anchor: &x {k: v}\nalias: *x\n"])
 def test_repeated_keys_are_found_on_both_paths(shared: str) -> None:
     """The plain walk and PyYAML's constructor (taken for anchors) report the same duplicates."""

@@ -7,8 +7,9 @@ whole file) and knows nothing of where it is. Instead the text is composed into 
 libyaml's C parser when PyYAML has it), and one walk over the nodes both finds the repeated keys
 (with their paths and lines) and builds the plain mappings, lists and strings a task file is
 made of; every other scalar (numbers, booleans, null, dates) is PyYAML's own constructor's work.
-Anchors, merge keys and explicit tags go through PyYAML's constructor whole. At 1,000 tasks the
-one walk costs about half of the node walk plus PyYAML's construction it replaces.
+Anchors, merge keys and explicit tags go through PyYAML's constructor whole (the walk still
+finds the repeated keys). At 1,000 tasks the one walk costs about half of a walk for repeated
+keys plus PyYAML's construction, which it replaces.
 """
 
 from __future__ import annotations
@@ -47,86 +48,81 @@ def parse_document(text: str) -> tuple[Any, list[DuplicateKey]]:
         node = loader.get_single_node()
         if node is None:
             return None, []
-        walk = _PlainWalk(loader)
-        try:
-            document = walk.construct(node, ())
-        except (_NotPlainError, RecursionError):
-            pass  # PyYAML's constructor, outside this handler so its errors chain to nothing
-        else:
-            return document, sorted(walk.duplicates, key=lambda d: d.line)
-        duplicates = duplicate_keys(node)
-        return loader.construct_document(node), duplicates
+        walk = _Walk(loader)
+        document = walk.run(node)
+        if not walk.plain:
+            document = loader.construct_document(node)
+        return document, sorted(walk.duplicates, key=lambda d: d.line)
     finally:
         loader.dispose()
 
 
-class _NotPlainError(Exception):
-    """The document uses an anchor, a merge key or a tag the plain walk leaves to PyYAML."""
+_KeyPath = tuple[str | int, ...]  # from the root to a node: ("tasks", 0, "params")
 
 
-class _PlainWalk:
-    """Builds a document of plain mappings, lists and scalars, noting repeated keys on the way."""
+class _Walk:
+    """One walk over the nodes: every repeated key, and the document while it stays plain.
+
+    Plain is mappings, lists and scalars. An anchor used twice, a merge key, a complex key or
+    an explicit collection tag makes it not plain: the walk then only looks for repeated keys,
+    and PyYAML's constructor builds the document. Iterative, with each container created in
+    its parent's order and filled later, so a deeply nested document cannot overflow the stack.
+    """
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.duplicates: list[DuplicateKey] = []
-        self.seen: set[int] = set()
+        self.plain = True
+        self._seen: set[int] = set()
+        self._to_fill: list[tuple[yaml.Node, _KeyPath, Any]] = []
 
-    def construct(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
-        if id(node) in self.seen:  # an alias: PyYAML shares one object between its uses
-            raise _NotPlainError
-        self.seen.add(id(node))
-        tag = node.tag
+    def run(self, root: yaml.Node) -> Any:
+        """The document when plain (else None), with ``duplicates`` filled either way."""
+        document = self._start(root, ())
+        while self._to_fill:
+            node, path, container = self._to_fill.pop()
+            if isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    value = self._start(item, (*path, i))
+                    if self.plain:
+                        container.append(value)
+            else:
+                self._fill_mapping(node, path, container)
+        return document if self.plain else None
+
+    def _start(self, node: yaml.Node, path: _KeyPath) -> Any:
+        """A scalar's value, or an empty container queued to be filled (None once not plain)."""
+        # Aliases share nodes: each is walked once, and a recursive alias cannot loop.
+        if id(node) in self._seen:
+            self.plain = False  # PyYAML shares one object between an anchor's uses
+            return None
+        self._seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            return node.value if tag == _STR_TAG else self.loader.construct_object(node)
-        if isinstance(node, yaml.SequenceNode) and tag == _SEQ_TAG:
-            return [self.construct(item, (*path, i)) for i, item in enumerate(node.value)]
-        if not isinstance(node, yaml.MappingNode) or tag != _MAP_TAG:
-            raise _NotPlainError
-        mapping: dict[Any, Any] = {}
+            return self._scalar(node) if self.plain else None
+        is_sequence = isinstance(node, yaml.SequenceNode)
+        if node.tag != (_SEQ_TAG if is_sequence else _MAP_TAG):
+            self.plain = False  # an explicit tag (!!set, !!omap): PyYAML knows what it builds
+        container: Any = [] if is_sequence else {}
+        self._to_fill.append((node, path, container))
+        return container
+
+    def _fill_mapping(self, node: yaml.Node, path: _KeyPath, mapping: dict[Any, Any]) -> None:
         first: dict[tuple[str, str], int] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
-                raise _NotPlainError
-            key = self.construct(key_node, path)
-            text, line = str(key_node.value), key_node.start_mark.line + 1
+            # `<<: *defaults` merges (its keys may be overridden); complex keys PyYAML refuses.
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                self.plain = False
+                continue
+            key, line = str(key_node.value), key_node.start_mark.line + 1
             # `1:` and `'1':` are different keys: the resolved tag is part of the identity.
-            identity = (key_node.tag, text)
+            identity = (key_node.tag, key)
             if identity in first:
-                self.duplicates.append(DuplicateKey(path, text, line, first[identity]))
+                self.duplicates.append(DuplicateKey(path, key, line, first[identity]))
             else:
                 first[identity] = line
-            mapping[key] = self.construct(value_node, (*path, text))
-        return mapping
+            value = self._start(value_node, (*path, key))
+            if self.plain:
+                mapping[self._scalar(key_node)] = value
 
-
-def duplicate_keys(root: yaml.Node) -> list[DuplicateKey]:
-    """Every key that repeats an earlier key of the same mapping, in document order."""
-    found: list[DuplicateKey] = []
-    seen_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
-    while stack:
-        node, path = stack.pop()
-        # Aliases share nodes: each is walked once, and a recursive alias cannot loop.
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
-        elif isinstance(node, yaml.MappingNode):
-            first: dict[tuple[str, str], int] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == _MERGE_TAG:  # `<<: *defaults` merges; its keys may be overridden
-                    continue
-                if not isinstance(key_node, yaml.ScalarNode):  # complex keys: PyYAML refuses them
-                    continue
-                key = str(key_node.value)
-                line = key_node.start_mark.line + 1
-                # `1:` and `'1':` are different keys: the resolved tag is part of the identity.
-                identity = (key_node.tag, key)
-                if identity in first:
-                    found.append(DuplicateKey(path, key, line, first[identity]))
-                else:
-                    first[identity] = line
-                stack.append((value_node, (*path, key)))
-    return sorted(found, key=lambda d: d.line)
+    def _scalar(self, node: yaml.Node) -> Any:
+        return node.value if node.tag == _STR_TAG else self.loader.construct_object(node)
