@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from contenthub_dagster.settings import DAGSTER_PG_URL, ENV_PREFIX, Settings, env_name
 from tests.services import postgres_database, redis_database
 
-CONTENTHUB_ENV = (
-    "CONTENTHUB_TASKS",
-    "CONTENTHUB_TASKS_DATABASE_URL",
-    "CONTENTHUB_DATABASE_URL",
-    "CONTENTHUB_REDIS_URL",
-    "CONTENTHUB_MODE",
-    "CONTENTHUB_QUEUE",
-    "CONTENTHUB_QUEUE_PREFIX",
-    "CONTENTHUB_TIMEZONE",
-    "CONTENTHUB_GENERATOR",
-    "CONTENTHUB_ALERT_WEBHOOK",
-    "CONTENTHUB_LOG_DIR",
-    "CONTENTHUB_CREATOR_URL",
-    "CONTENTHUB_CREATOR_TIMEOUT",
-    "CONTENTHUB_MODEL",
-    "CONTENTHUB_OPENAI_TIMEOUT",
-    "CONTENTHUB_RETRY_BACKOFF_MS",
-    "CONTENTHUB_GENERATION_TIMEOUT",
-    "CONTENTHUB_WORKER_CONCURRENCY",
-    "CONTENTHUB_WORKER_SHUTDOWN_GRACE",
-    "CONTENTHUB_WORKER_LOCK_MS",
-    "CONTENTHUB_WORKER_STALLED_MS",
-    "CONTENTHUB_MAX_TASKS_PER_RUN",
-    "CONTENTHUB_RUN_RETENTION_DAYS",
-    "CONTENTHUB_OP_MAX_RETRIES",
-    "CONTENTHUB_OP_RETRY_DELAY",
-    "OPENAI_BASE_URL",
-    "OPENAI_API_KEY",
+# Settings' variables that do not start with CONTENTHUB_ (OPENAI_*), and Dagster's own.
+OTHER_ENV = (
+    *(n for n in map(env_name, Settings.model_fields) if not n.startswith(ENV_PREFIX)),
     "DAGSTER_HOME",
+    DAGSTER_PG_URL,
 )
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every test starts with no ContentHub settings, in an empty working directory."""
-    for name in CONTENTHUB_ENV:
+    for name in [n for n in os.environ if n.startswith(ENV_PREFIX)] + list(OTHER_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -66,10 +44,50 @@ def redis_queue() -> Iterator[tuple[str, str]]:
         yield pair
 
 
+# The tests' own copy of the example tasks: the checkout's tasks.yaml is the operator's to edit.
+EXAMPLE_TASKS = """\
+tasks:
+  - key: daily_generation
+    name: 每日内容生成
+    description: 每天早上8点生成技术内容
+    task_type: async_content_generation
+    cron_expression: "0 8 * * *"
+    params:
+      account_ids: [49, 50, 51]
+      count_per_account: 3
+      category: 技术
+      auto_approve: false
+      priority: 8
+  - key: high_frequency
+    name: 高频更新
+    task_type: async_content_generation
+    interval: 2
+    interval_unit: hours
+    params: {account_ids: [49], count_per_account: 1}
+  - key: custom_topics
+    name: 自定义选题
+    task_type: async_content_generation
+    cron_expression: "0 9 * * *"
+    params:
+      account_ids: [49]
+      topics: [{topic: AI 技术未来趋势, keywords: "AI,人工智能", requirements: 深度分析, tone: 专业}]
+  - key: weekday_marketing
+    name: 工作日营销内容
+    task_type: async_content_generation
+    cron_expression: "0 8 * * 1-5"
+    params: {account_ids: [49, 50], count_per_account: 2, category: 营销, priority: 6}
+"""
+
+
+def write_example_tasks(path: Path) -> Path:
+    path.write_text(EXAMPLE_TASKS, encoding="utf-8")
+    return path
+
+
 @pytest.fixture
-def shipped_tasks() -> Path:
-    """The task file shipped at the top of the repository."""
-    return REPO_ROOT / "tasks.yaml"
+def example_tasks(tmp_path: Path) -> Path:
+    """A task file of this test's own with the four example tasks (as the shipped tasks.yaml)."""
+    return write_example_tasks(tmp_path / "example-tasks.yaml")
 
 
 TIERS = ("unit", "e2e", "browser", "daemon")

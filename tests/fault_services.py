@@ -28,10 +28,12 @@ from tests.processes import free_port
 class OwnRedis:
     """A redis-server of this test's own."""
 
-    def __init__(self) -> None:
+    def __init__(self, persistent: bool = True) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="chd-redis-"))
         self.process: subprocess.Popen | None = None
+        # Persistent: the append-only file synced on every write, for the restart tests.
+        self.persistent = persistent
 
     @property
     def url(self) -> str:
@@ -50,7 +52,7 @@ class OwnRedis:
                 "--save",
                 "",
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
                 "always",
                 "--dir",

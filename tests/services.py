@@ -1,7 +1,16 @@
-"""Real PostgreSQL and Redis for tests: a fresh database / Redis DB per test, dropped after."""
+"""Real PostgreSQL and Redis for tests, holding only what the tests create.
+
+PostgreSQL: each test gets a database of its own, created and dropped through
+``TEST_PG_ADMIN_URL`` (default: the local server as ``postgres``); no other database is touched.
+Redis: each test process starts a ``redis-server`` of its own on a free loopback port, stopped
+when the process ends, and each test gets one of its DBs, emptied before and after use. With
+``TEST_REDIS_URL`` set, that server is used instead: it is then handed over to the tests, which
+empty its DBs 1-15 as they use them (never point it at a Redis holding anyone's data).
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 import uuid
@@ -11,12 +20,14 @@ from contextlib import contextmanager
 import psycopg
 import redis
 
+from tests.fault_services import OwnRedis
+
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-# DB 0 is left to people; each test claims one of DBs 1-15 (claims live in DB 0, so parallel
-# test processes never share one) and also gets a unique key prefix.
+# DB 0 holds the claims, so test processes sharing a TEST_REDIS_URL server never share a DB.
 CLAIM_KEY = "contenthub-dagster:test-db-claim:{}"
 CLAIM_SECONDS = 1800
+
+_own_redis: OwnRedis | None = None
 
 
 def _pg_url(database: str) -> str:
@@ -35,14 +46,18 @@ def require_postgres() -> None:
         ) from exc
 
 
-def require_redis() -> None:
-    """Fail loudly (never skip) when Redis does not answer."""
-    try:
-        redis.Redis.from_url(REDIS_BASE_URL, socket_timeout=5, socket_connect_timeout=5).ping()
-    except redis.RedisError as exc:
-        raise RuntimeError(
-            f"Redis at {REDIS_BASE_URL} is required by this test and did not answer: {exc}"
-        ) from exc
+def redis_base_url() -> str:
+    """``TEST_REDIS_URL`` without its DB, or this process's own server, started at first use."""
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        return given.rstrip("/")
+    global _own_redis
+    if _own_redis is None:
+        server = OwnRedis(persistent=False)
+        server.start()
+        atexit.register(server.close)
+        _own_redis = server
+    return f"redis://127.0.0.1:{_own_redis.port}"
 
 
 @contextmanager
@@ -61,11 +76,15 @@ def postgres_database(prefix: str = "chd_test") -> Iterator[str]:
 
 @contextmanager
 def redis_database() -> Iterator[tuple[str, str]]:
-    """A Redis DB number of this test's own, flushed before and after; yields (url, prefix)."""
-    require_redis()
-    admin = redis.Redis.from_url(f"{REDIS_BASE_URL}/0", socket_timeout=5)
+    """A Redis DB of this test's own, emptied before and after; yields (url, key prefix)."""
+    base = redis_base_url()
+    admin = redis.Redis.from_url(f"{base}/0", socket_timeout=5, socket_connect_timeout=5)
+    try:
+        admin.ping()
+    except redis.RedisError as exc:
+        raise RuntimeError(f"Redis at {base} did not answer: {exc}") from exc
     db = _claim_db(admin)
-    url = f"{REDIS_BASE_URL}/{db}"
+    url = f"{base}/{db}"
     client = redis.Redis.from_url(url, socket_timeout=5)
     client.flushdb()
     try:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, write_example_tasks
 from tests.processes import child_env, free_port, spawned, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -27,8 +27,9 @@ def clone(tmp_path: Path) -> Path:
     """The files a fresh clone has at its top that Dagster reads, and nothing else."""
     folder = tmp_path / "clone"
     folder.mkdir()
-    for name in ("dagster.yaml", "workspace.yaml", "tasks.yaml", "pyproject.toml"):
+    for name in ("dagster.yaml", "workspace.yaml", "pyproject.toml"):
         shutil.copy(REPO_ROOT / name, folder / name)
+    write_example_tasks(folder / "tasks.yaml")  # the checkout's own is the operator's to edit
     return folder
 
 

@@ -514,11 +514,11 @@ def test_registry_configures_generators_from_the_environment(
 
 
 def test_sync_mode_uses_the_generator_named_by_the_environment(
-    monkeypatch: pytest.MonkeyPatch, creator: FakeServer, shipped_tasks: Path
+    monkeypatch: pytest.MonkeyPatch, creator: FakeServer, example_tasks: Path
 ) -> None:
     monkeypatch.setenv("CONTENTHUB_GENERATOR", "content-creator")
     monkeypatch.setenv("CONTENTHUB_CREATOR_URL", creator.base_url)
-    defs = build_definitions(load_catalog(shipped_tasks))
+    defs = build_definitions(load_catalog(example_tasks))
     result = defs.get_job_def("daily_generation").execute_in_process(
         instance=dg.DagsterInstance.ephemeral()
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,11 +26,11 @@ LAZY = {"redis", "bullmq", "httpx", "psycopg", "openai"}
 
 
 @pytest.mark.e2e  # a fresh interpreter
-def test_the_code_location_imports_no_queue_driver_or_http_client() -> None:
+def test_the_code_location_imports_no_queue_driver_or_http_client(example_tasks: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
-        cwd=REPO_ROOT,
-        env=child_env({"PYTHONPATH": str(REPO_ROOT)}),
+        cwd=example_tasks.parent,
+        env=child_env({"PYTHONPATH": str(REPO_ROOT), "CONTENTHUB_TASKS": str(example_tasks)}),
         capture_output=True,
         text=True,
         timeout=120,

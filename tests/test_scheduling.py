@@ -176,10 +176,10 @@ def test_cron_wins_over_interval_with_a_warning(tmp_path: Path) -> None:
     assert "both_interval_sensor" not in [s.name for s in defs.sensors]
 
 
-def test_every_schedule_and_sensor_is_named_by_suffix_and_described(shipped_tasks: Path) -> None:
+def test_every_schedule_and_sensor_is_named_by_suffix_and_described(example_tasks: Path) -> None:
     from contenthub_dagster.tasks.loader import load_catalog
 
-    defs = build_definitions(load_catalog(shipped_tasks))
+    defs = build_definitions(load_catalog(example_tasks))
     dg.Definitions.validate_loadable(defs)
     assert sorted(s.name for s in defs.schedules) == [
         "custom_topics_schedule",

@@ -173,8 +173,8 @@ tasks:
     assert any("timezone 'Europe/Paris' is ignored" in w for w in catalog.warnings)
 
 
-def test_shipped_tasks_are_valid(shipped_tasks: Path) -> None:
-    catalog = load_catalog(shipped_tasks)
+def test_example_tasks_are_valid(example_tasks: Path) -> None:
+    catalog = load_catalog(example_tasks)
     assert catalog.errors == ()
     assert [t.key for t in catalog.tasks] == [
         "daily_generation",
@@ -205,8 +205,8 @@ def test_definitions_have_valid_jobs_and_a_failing_sensor(tmp_path: Path) -> Non
     assert "bad_priority: params.priority" in str(info.value)
 
 
-def test_definitions_sensor_skips_when_all_valid(shipped_tasks: Path) -> None:
-    defs = build_definitions(load_catalog(shipped_tasks))
+def test_definitions_sensor_skips_when_all_valid(example_tasks: Path) -> None:
+    defs = build_definitions(load_catalog(example_tasks))
     sensor = defs.get_sensor_def("task_definitions_sensor")
     with dg.build_sensor_context() as context:
         result = sensor(context)
@@ -214,8 +214,8 @@ def test_definitions_sensor_skips_when_all_valid(shipped_tasks: Path) -> None:
     assert "4 task(s) loaded" in result.skip_message
 
 
-def test_jobs_share_op_definitions(shipped_tasks: Path) -> None:
-    defs = build_definitions(load_catalog(shipped_tasks))
+def test_jobs_share_op_definitions(example_tasks: Path) -> None:
+    defs = build_definitions(load_catalog(example_tasks))
     a = defs.get_job_def("daily_generation")
     b = defs.get_job_def("custom_topics")
     assert a.graph.node_defs == b.graph.node_defs
@@ -236,7 +236,7 @@ def test_validate_command_lists_all_problems(tmp_path: Path) -> None:
     assert ok.exit_code == 1 and "task file not found" in ok.output
 
 
-def test_validate_command_clean_file(shipped_tasks: Path) -> None:
-    result = CliRunner().invoke(main, ["tasks", "validate", "--file", str(shipped_tasks)])
+def test_validate_command_clean_file(example_tasks: Path) -> None:
+    result = CliRunner().invoke(main, ["tasks", "validate", "--file", str(example_tasks)])
     assert result.exit_code == 0, result.output
     assert "4 task(s) loaded" in result.output
