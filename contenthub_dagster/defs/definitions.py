@@ -30,7 +30,6 @@ from contenthub_dagster.defs.sensors.housekeeping import (
     step_outputs_cleanup_sensor,
 )
 from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
-from contenthub_dagster.gc_pause import paused_gc
 from contenthub_dagster.settings import Settings, env_name, get_settings
 from contenthub_dagster.tasks.cadence import cadence_for
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
@@ -94,15 +93,6 @@ def build_definitions(catalog: TaskCatalog | None = None) -> dg.Definitions:
     Invalid tasks whose key can name a job get an INVALID TASK DEFINITION job (no schedule, no
     sensor); the other problems are listed by ``task_definitions_sensor``.
     """
-    with paused_gc():
-        definitions = _build_definitions(catalog)
-        # Dagster resolves the repository and lists every job (for its snapshots) as soon as it
-        # loads the code location; done here it happens under the same pause, and is cached.
-        definitions.get_repository_def().get_all_jobs()
-        return definitions
-
-
-def _build_definitions(catalog: TaskCatalog | None) -> dg.Definitions:
     quiet_owners_beta_warning()
     config = get_settings()
     if catalog is None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contenthub_dagster.domain.params import run_size_problem
-from contenthub_dagster.gc_pause import paused_gc
 from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.errors import TaskLoadError
 from contenthub_dagster.tasks.job_names import key_problem
@@ -57,11 +56,6 @@ def load_catalog(
     tasks_path: Path | None = None, tasks_database_url: str | None = None
 ) -> TaskCatalog:
     """Load tasks from the YAML path and, when given, ContentHub's ``scheduled_tasks`` table."""
-    with paused_gc():
-        return _load_catalog(tasks_path, tasks_database_url)
-
-
-def _load_catalog(tasks_path: Path | None, tasks_database_url: str | None) -> TaskCatalog:
     settings = get_settings()
     path = tasks_path if tasks_path is not None else settings.tasks
     found: list[tuple[str, ScheduledTask]] = []
