@@ -7,6 +7,7 @@ changes its environment, as tests do, sees the change. Blank values count as uns
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -120,10 +121,10 @@ class Settings(BaseSettings):
     worker_lock_ms: int = Field(
         default=30_000,
         ge=100,
-        description="BullMQ job lock: how long a dead worker's jobs stay claimed.",
+        description="BullMQ job lock (ms): how long a dead worker's jobs stay claimed.",
     )
     worker_stalled_ms: int = Field(
-        default=30_000, ge=100, description="How often a worker looks for stalled jobs."
+        default=30_000, ge=100, description="How often (ms) a worker looks for stalled jobs."
     )
     op_max_retries: int = Field(
         default=5,
@@ -215,28 +216,34 @@ def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
 
-def get_settings() -> Settings:
-    """The settings from the environment now; a bad value is one clear :class:`SettingsError`."""
+def get_settings(
+    overrides: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None
+) -> Settings:
+    """The settings from the environment now, ``overrides`` (by field) winning over it; a bad
+    value is one clear :class:`SettingsError`, naming the variable or, from ``names``, the
+    command-line option that gave it."""
     try:
-        return Settings()
+        return Settings(**(overrides or {}))
     except ValidationError as exc:
-        raise SettingsError("; ".join(_problem(error) for error in exc.errors())) from None
+        given = {field: names.get(field, field) for field in overrides or {}} if names else {}
+        raise SettingsError("; ".join(_problem(error, given) for error in exc.errors())) from None
 
 
 # Only number fields are echoed back: any other value could be a secret.
-_NUMBER_PROBLEMS = {
-    "float_parsing": "must be a number",
-    "int_parsing": "must be a whole number",
-    "greater_than": "must be positive",
-    "greater_than_equal": "must be zero or more",
-}
+_NUMBER_PROBLEMS = {"float_parsing": "must be a number", "int_parsing": "must be a whole number"}
 
 
-def _problem(error: Any) -> str:
+def _problem(error: Any, given: Mapping[str, str]) -> str:
     field = str(error["loc"][0]) if error["loc"] else ""
-    name = env_name(field) if field in Settings.model_fields else field
-    reason = _NUMBER_PROBLEMS.get(error["type"])
-    if reason is not None:
+    name = given.get(field) or (env_name(field) if field in Settings.model_fields else field)
+    bound = (error.get("ctx") or {}).get("gt", (error.get("ctx") or {}).get("ge"))
+    if error["type"] == "greater_than":
+        reason = "must be positive" if bound == 0 else f"must be more than {bound}"
+    elif error["type"] == "greater_than_equal":
+        reason = "must be zero or more" if bound == 0 else f"must be at least {bound}"
+    else:
+        reason = _NUMBER_PROBLEMS.get(error["type"], "")
+    if reason:
         return f"{name} {reason}, got {error['input']!r}"
     return f"{name}: {error['msg']}"
 

@@ -94,3 +94,22 @@ def test_generation_mode(
         assert why is None
     else:
         assert why is not None and problem in why
+
+
+def test_worker_options_are_settings_named_by_their_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from contenthub_dagster.cli.worker import OPTIONS, worker_command
+    from contenthub_dagster.settings import Settings
+
+    assert set(OPTIONS.values()) <= set(Settings.model_fields)
+    monkeypatch.setenv("CONTENTHUB_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("CONTENTHUB_WORKER_STALLED_MS", "50")
+    result = CliRunner().invoke(worker_command, ["--concurrency", "0", "--timeout", "x"])
+    assert result.exit_code == 1
+    assert "--concurrency must be at least 1, got '0'" in result.output
+    assert "--timeout must be a number, got 'x'" in result.output
+    assert "CONTENTHUB_WORKER_STALLED_MS must be at least 100, got '50'" in result.output
+    monkeypatch.setenv("CONTENTHUB_WORKER_CONCURRENCY", "3")
+    monkeypatch.delenv("CONTENTHUB_WORKER_STALLED_MS")
+    assert get_settings({"worker_concurrency": "7"}).worker_concurrency == 7  # the option wins

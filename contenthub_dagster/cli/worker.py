@@ -3,76 +3,53 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from contenthub_dagster.cli.output import fail
 from contenthub_dagster.generation.registry import GENERATORS
-from contenthub_dagster.settings import env_name, get_settings, setting_default
+from contenthub_dagster.settings import Settings, SettingsError, env_name, get_settings
 from contenthub_dagster.worker.config import WorkerConfig
+
+# Each option overrides one setting; its variable, default, type and bounds are the setting's.
+OPTIONS: dict[str, str] = {
+    "--concurrency": "worker_concurrency",
+    "--queue": "queue",
+    "--prefix": "queue_prefix",
+    "--generator": "generator",
+    "--timeout": "generation_timeout",
+    "--shutdown-grace": "worker_shutdown_grace",
+    "--lock-duration": "worker_lock_ms",
+    "--stalled-interval": "worker_stalled_ms",
+}
+
+
+def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for flag, field in reversed(OPTIONS.items()):
+        info = Settings.model_fields[field]
+        command = click.option(
+            flag,
+            field,
+            default=None,
+            # The one setting Settings leaves open: the choice is the generators registered.
+            type=click.Choice(sorted(GENERATORS)) if field == "generator" else None,
+            metavar=None if field == "generator" else info.annotation.__name__.upper(),
+            help=f"{info.description} [default: {env_name(field)}, else {info.default}]",
+        )(command)
+    return command
 
 
 @click.command("worker")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=setting_default("worker_concurrency"),
-    show_default=True,
-    envvar=env_name("worker_concurrency"),
-    help="Generations run at once.",
-)
-@click.option("--queue", "queue_name", help="BullMQ queue (default: CONTENTHUB_QUEUE).")
-@click.option("--prefix", help="BullMQ key prefix (default: CONTENTHUB_QUEUE_PREFIX).")
-@click.option(
-    "--generator",
-    type=click.Choice(sorted(GENERATORS)),
-    help="Generator (default: CONTENTHUB_GENERATOR, else offline).",
-)
-@click.option(
-    "--timeout",
-    "timeout_seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=setting_default("generation_timeout"),
-    show_default=True,
-    envvar=env_name("generation_timeout"),
-    help="Seconds one generation attempt may take before it fails as 'timeout'.",
-)
-@click.option(
-    "--shutdown-grace",
-    type=click.FloatRange(min=0),
-    default=setting_default("worker_shutdown_grace"),
-    show_default=True,
-    envvar=env_name("worker_shutdown_grace"),
-    help="Seconds the jobs in hand get to finish after SIGTERM before they are handed back.",
-)
-@click.option(
-    "--lock-duration",
-    type=click.IntRange(min=100),
-    default=setting_default("worker_lock_ms"),
-    show_default=True,
-    envvar=env_name("worker_lock_ms"),
-    help="BullMQ job lock (ms): how long a dead worker's jobs stay claimed.",
-)
-@click.option(
-    "--stalled-interval",
-    type=click.IntRange(min=100),
-    default=setting_default("worker_stalled_ms"),
-    show_default=True,
-    envvar=env_name("worker_stalled_ms"),
-    help="How often (ms) this worker looks for stalled jobs of dead workers.",
-)
-def worker_command(
-    concurrency: int,
-    queue_name: str | None,
-    prefix: str | None,
-    generator: str | None,
-    timeout_seconds: float,
-    shutdown_grace: float,
-    lock_duration: int,
-    stalled_interval: int,
-) -> None:
+@_setting_options
+def worker_command(**given: str | None) -> None:
     """Turn queued generation tasks into content (Redis from CONTENTHUB_REDIS_URL)."""
-    config = get_settings()
+    overrides = {field: value for field, value in given.items() if value is not None}
+    try:
+        config = get_settings(overrides, names={f: flag for flag, f in OPTIONS.items()})
+    except SettingsError as exc:
+        fail(str(exc))
     if not config.redis_url:
         fail(f"{env_name('redis_url')} is not set: the worker needs the Redis of the queue")
     # Imported here so that other commands do not pay for bullmq and the generators.
@@ -82,20 +59,8 @@ def worker_command(
     start_worker_logging()
     # httpx logs every request at INFO; the worker logs its own line per task.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    worker_config = WorkerConfig(
-        redis_url=config.redis_url,
-        queue_name=queue_name or config.queue,
-        prefix=prefix or config.queue_prefix,
-        database_url=config.database_url,
-        generator=generator or config.generator,
-        concurrency=concurrency,
-        generation_timeout_seconds=timeout_seconds,
-        shutdown_grace_seconds=shutdown_grace,
-        lock_duration_ms=lock_duration,
-        stalled_interval_ms=stalled_interval,
-    )
     try:
-        code = run(worker_config)
+        code = run(WorkerConfig.from_settings(config))
     except WorkerSetupError as exc:
         stop_worker_logging()
         fail(str(exc))
