@@ -225,7 +225,8 @@ def get_settings(
     try:
         return Settings(**(overrides or {}))
     except ValidationError as exc:
-        given = {field: names.get(field, field) for field in overrides or {}} if names else {}
+        # An option's name only for the values it gave; the rest came from the environment.
+        given = {field: name for field, name in (names or {}).items() if field in (overrides or {})}
         raise SettingsError("; ".join(_problem(error, given) for error in exc.errors())) from None
 
 
@@ -236,11 +237,11 @@ _NUMBER_PROBLEMS = {"float_parsing": "must be a number", "int_parsing": "must be
 def _problem(error: Any, given: Mapping[str, str]) -> str:
     field = str(error["loc"][0]) if error["loc"] else ""
     name = given.get(field) or (env_name(field) if field in Settings.model_fields else field)
-    bound = (error.get("ctx") or {}).get("gt", (error.get("ctx") or {}).get("ge"))
+    ctx = error.get("ctx") or {}
     if error["type"] == "greater_than":
-        reason = "must be positive" if bound == 0 else f"must be more than {bound}"
+        reason = "must be positive" if ctx["gt"] == 0 else f"must be more than {ctx['gt']}"
     elif error["type"] == "greater_than_equal":
-        reason = "must be zero or more" if bound == 0 else f"must be at least {bound}"
+        reason = "must be zero or more" if ctx["ge"] == 0 else f"must be at least {ctx['ge']}"
     else:
         reason = _NUMBER_PROBLEMS.get(error["type"], "")
     if reason:

@@ -30,6 +30,7 @@ from contenthub_dagster.domain.texts import (
     TOPIC_MAX_LENGTH,
 )
 from contenthub_dagster.domain.topics import CATEGORY_SUFFIXES, FALLBACK_SUFFIXES, build_topics
+from contenthub_dagster.tasks import yaml_document
 from contenthub_dagster.tasks.job_names import DAGSTER_DISALLOWED_NAMES, reserved_key_problem
 from contenthub_dagster.tasks.loader import load_catalog
 from contenthub_dagster.tasks.yaml_document import Loader, parse_document
@@ -276,6 +277,15 @@ def test_a_document_nested_too_deeply_is_not_valid_yaml(tmp_path: Path) -> None:
     path.write_text("tasks: " + "[" * 5000 + "x" + "]" * 5000 + "\n", encoding="utf-8")
     (error,) = load_catalog(path).errors
     assert error.reason.startswith("not valid YAML"), error
+
+
+def test_the_pure_python_parser_refuses_a_too_deep_document_as_yaml_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the parser sets no depth limit, Python's stack does: still a YAML error."""
+    monkeypatch.setattr(yaml_document, "Loader", yaml.SafeLoader)
+    with pytest.raises(yaml.YAMLError, match="nested too deeply"):
+        parse_document("a: " + "[" * 5000 + "x" + "]" * 5000 + "\n")
 
 
 @pytest.mark.parametrize("shared", ["", "anchor: &x {k: v}\nalias: *x\n"])
