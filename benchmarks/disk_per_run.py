@@ -33,7 +33,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from contenthub_dagster.defs.sensors.housekeeping import delete_outputs_after_success, purge_runs
+from contenthub_dagster.lib.sensors.housekeeping import delete_outputs_after_success, purge_runs
 from contenthub_dagster.storage.engine import normalize_url
 from tests.services import postgres_database
 
@@ -53,7 +53,7 @@ FAILING = """tasks:
 
 
 def every_minute_job() -> dg.JobDefinition:
-    from contenthub_dagster.defs.definitions import build_definitions
+    from contenthub_dagster.definitions import build_definitions
     from contenthub_dagster.tasks.loader import load_catalog
 
     return build_definitions(load_catalog(Path(os.environ["CONTENTHUB_TASKS"]))).get_job_def(

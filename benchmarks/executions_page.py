@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> None:
     import dagster as dg
 
     from contenthub_dagster.admin.executions import ExecutionQuery, list_executions
-    from contenthub_dagster.defs import tags
-    from contenthub_dagster.defs.definitions import build_definitions
-    from contenthub_dagster.defs.results import result_and_message
+    from contenthub_dagster.definitions import build_definitions
+    from contenthub_dagster.lib import tags
+    from contenthub_dagster.lib.results import result_and_message
 
     job = build_definitions().get_job_def("alpha")
     with dg.DagsterInstance.get() as instance:

@@ -29,7 +29,7 @@ from _common import child_env, report, run_json, write_tasks
 def _ours(tasks_file: str) -> dict:
     import dagster as dg  # noqa: F401  (imports are not timed, as in the reference)
 
-    from contenthub_dagster.defs.definitions import build_definitions
+    from contenthub_dagster.definitions import build_definitions
     from contenthub_dagster.tasks.loader import load_catalog
 
     start, cpu_start = time.perf_counter(), time.process_time()

@@ -121,7 +121,7 @@ def our_run(instance: dg.DagsterInstance) -> float:
 
 def observation_cost(instance: dg.DagsterInstance) -> tuple[float, float]:
     """Seconds of logging 2,000 per-account partitioned observations vs. one table one."""
-    from contenthub_dagster.defs.assets import account_observation
+    from contenthub_dagster.lib.assets import account_observation
 
     partitions = dg.DynamicPartitionsDefinition(name="bench_accounts")
     stats = {

@@ -6,7 +6,7 @@ minutes. Then, for every run the schedules made, the latency is the run's start 
 (``RunRecord.start_time``: the run worker's RUN_START) minus its tick time (the
 ``.dagster/scheduled_execution_time`` tag, Dagster 1.13's SCHEDULED_EXECUTION_TIME_TAG).
 
-- ours: the ContentHub code location (``contenthub_dagster.defs.definitions``) over a task file of
+- ours: the ContentHub code location (``contenthub_dagster.definitions``) over a task file of
   7 tasks, sync mode with the offline generator on the embedded ContentHub database;
 - reference: a bare code location of 7 jobs of one no-op op (no resources, no tags) with the
   same schedules, under the same dagster.yaml.
@@ -111,7 +111,7 @@ def _workspace(side: str, root: Path, grpc_port: int | None) -> str:
     if side == "ours":
         return (
             "load_from:\n  - python_module:\n"
-            "      module_name: contenthub_dagster.defs.definitions\n"
+            "      module_name: contenthub_dagster.definitions\n"
             f"      location_name: {LOCATION}\n      working_directory: {root}\n"
         )
     return (
@@ -168,7 +168,7 @@ def measure(side: str, minutes: float, topology: str, dagster_yaml: Path) -> lis
         workspace.write_text(_workspace(side, root, port), encoding="utf-8")
         if port is not None:
             target = (
-                ["-m", "contenthub_dagster.defs.definitions"]
+                ["-m", "contenthub_dagster.definitions"]
                 if side == "ours"
                 else ["-f", str(root / "bare_location.py")]
             )

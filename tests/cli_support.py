@@ -12,7 +12,7 @@ import dagster as dg
 from click.testing import CliRunner, Result
 
 from contenthub_dagster.cli import main
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 
 # Two tasks: one whose accounts exist (runs succeed), one whose only account does not (runs fail).

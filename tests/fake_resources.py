@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from contenthub_dagster.defs.resources.accounts import AccountsUnavailableError
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.results import SubmitOutcome, not_queued
+from contenthub_dagster.lib.resources.accounts import AccountsUnavailableError
 from contenthub_dagster.queue.connection import QueueUnavailableError
 
 # The demo accounts' names (storage/accounts.py seeds these into the embedded database).

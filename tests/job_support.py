@@ -8,8 +8,8 @@ from typing import Any
 
 import dagster as dg
 
-from contenthub_dagster.defs.definitions import build_definitions
-from contenthub_dagster.defs.results import result_and_message
+from contenthub_dagster.definitions import build_definitions
+from contenthub_dagster.lib.results import result_and_message
 from contenthub_dagster.tasks.loader import load_catalog
 
 

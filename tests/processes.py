@@ -18,7 +18,7 @@ STOP_GRACE_SECONDS = 20
 WORKSPACE_YAML = """\
 load_from:
   - python_module:
-      module_name: contenthub_dagster.defs.definitions
+      module_name: contenthub_dagster.definitions
       location_name: contenthub_dagster
       working_directory: .
 """

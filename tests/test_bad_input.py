@@ -20,7 +20,7 @@ from contenthub_dagster.admin.trigger import (
     params_with_overrides,
     parse_overrides,
 )
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.params import MAX_TASKS_PER_RUN_DEFAULT, validate_params
 from contenthub_dagster.domain.texts import (

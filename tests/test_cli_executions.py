@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import History, history_in, invoke, write_instance_yaml
 from tests.services import postgres_database
@@ -237,7 +237,7 @@ def test_a_page_reads_no_event_log_of_runs_the_ops_tagged(
 
 def test_the_tags_hold_what_the_event_log_holds(history: History) -> None:
     """Every run the ops tagged: its tags give the result and message its events give."""
-    from contenthub_dagster.defs.results import result_and_message, result_and_message_from_tags
+    from contenthub_dagster.lib.results import result_and_message, result_and_message_from_tags
 
     with _instance(history) as instance:
         tagged = 0
@@ -268,7 +268,7 @@ def test_a_scheduled_or_sensor_run_shows_its_tick_and_how_late_it_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The schedule's tick (Dagster's tag) or the interval slot's start, and start minus tick."""
-    from contenthub_dagster.defs import tags
+    from contenthub_dagster.lib import tags
     from contenthub_dagster.tasks.cadence import cadence_for
     from tests.cli_support import TASKS_YAML
 

@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 from bullmq import Queue, Worker
 
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import invoke, write_instance_yaml
 from tests.processes import WORKSPACE_YAML, child_env, spawned, wait_until
@@ -261,7 +261,7 @@ def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
 @pytest.mark.unit
 def test_status_knows_the_code_locations_schedules_and_sensors_without_building_them() -> None:
     """instigators_of (what status reads) names what build_definitions builds, field by field."""
-    from contenthub_dagster.defs.instigators import instigators_of
+    from contenthub_dagster.lib.instigators import instigators_of
     from contenthub_dagster.tasks.loader import TaskCatalog
     from contenthub_dagster.tasks.model import ScheduledTask
 

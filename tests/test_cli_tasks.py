@@ -242,11 +242,11 @@ def test_executors_json_names_the_implementing_object(tmp_path: Path) -> None:
         "async_content_generation": {
             "type": "async_content_generation",
             "class": "build_task_job",
-            "module": "contenthub_dagster.defs.jobs",
+            "module": "contenthub_dagster.lib.jobs",
         }
     }
     # The named object is the one that builds a task's job: import it by the name printed.
-    module = importlib.import_module("contenthub_dagster.defs.jobs")
+    module = importlib.import_module("contenthub_dagster.lib.jobs")
     job = module.build_task_job(load_catalog(tasks_file(tmp_path)).get("alpha"))
     assert isinstance(job, dg.JobDefinition)
     assert job.name == "alpha"
@@ -256,7 +256,7 @@ def test_executors_json_names_the_implementing_object(tmp_path: Path) -> None:
         "submit_generation_tasks",
     }
     human = invoke(["executors"]).stdout
-    assert "contenthub_dagster.defs.jobs.build_task_job" in human
+    assert "contenthub_dagster.lib.jobs.build_task_job" in human
 
 
 # Every command path of the CLI, spelled out: a command added without help fails below.

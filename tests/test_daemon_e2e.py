@@ -271,7 +271,7 @@ def test_daemon_runs_scheduled_tasks_on_postgres(
         lock.release()
 
         def submitted_every_minute() -> bool:
-            # A run that started after its next tick was due skips itself (defs/staleness.py).
+            # A run that started after its next tick was due skips itself (lib/staleness.py).
             return any(
                 r.dagster_run.status.name == "SUCCESS"
                 and "contenthub/skipped" not in r.dagster_run.tags

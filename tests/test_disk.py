@@ -12,8 +12,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs.run_outputs import outputs_root, run_outputs_dir
-from contenthub_dagster.defs.sensors.housekeeping import (
+from contenthub_dagster.lib.run_outputs import outputs_root, run_outputs_dir
+from contenthub_dagster.lib.sensors.housekeeping import (
     purge_runs,
     run_housekeeping_sensor,
     step_outputs_cleanup_sensor,

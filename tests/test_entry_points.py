@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +17,7 @@ from tests.processes import child_env, free_port, spawned, wait_until
 
 pytestmark = pytest.mark.e2e
 
-QUICK_START = "dagster job execute -m contenthub_dagster.defs.definitions -j daily_generation"
+QUICK_START = "dagster job execute -m contenthub_dagster.definitions -j daily_generation"
 JOBS_QUERY = (
     "{ repositoriesOrError { ... on RepositoryConnection { nodes { pipelines { name } } } } }"
 )
@@ -81,3 +82,22 @@ def test_plain_dagster_dev_serves_every_task_job(clone: Path) -> None:
 
         wait_until(served, 180, "dagster dev serving every task's job", log)
     assert "Dagster storage: local SQLite" in log.read_text(errors="replace")
+
+
+def test_dg_lists_and_checks_the_definitions(clone: Path) -> None:
+    tasks = {t["key"] for t in yaml.safe_load((clone / "tasks.yaml").read_text())["tasks"]}
+    # dg looks for the project's root module inside the project folder, as in a clone.
+    (clone / "contenthub_dagster").symlink_to(REPO_ROOT / "contenthub_dagster")
+    env = child_env({})
+
+    def dg(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            ["dg", *args], cwd=clone, env=env, capture_output=True, text=True, timeout=240
+        )
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        return done
+
+    listed = json.loads(dg("list", "defs", "--json").stdout)
+    assert tasks <= {job["name"] for job in listed["jobs"]}
+    assert {f"{key}_schedule" for key in tasks} <= {s["name"] for s in listed["schedules"]}
+    assert "All definitions loaded successfully" in dg("check", "defs").stdout

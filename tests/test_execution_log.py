@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs.assets import ACCOUNT_SUBMISSIONS
+from contenthub_dagster.lib.assets import ACCOUNT_SUBMISSIONS
 from tests.cli_support import TASKS_YAML, execute, write_instance_yaml
 from tests.processes import child_env
 
@@ -64,7 +64,7 @@ def test_log_dir_gets_the_executor_and_scheduler_logs(tmp_path: Path) -> None:
             "job",
             "execute",
             "-m",
-            "contenthub_dagster.defs.definitions",
+            "contenthub_dagster.definitions",
             "-j",
             "alpha",
         ],

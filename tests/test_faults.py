@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from dagster._core.definitions.sensor_definition import SensorEvaluationContext
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin
 
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.domain.results import (
     SubmitOutcome,
     infrastructure_failure_message,
@@ -244,7 +244,7 @@ def test_redis_down_for_good_fails_the_run_then_reexecution_queues_only_the_rest
             dagster_run=first.dagster_run,
             dagster_event=first.get_run_failure_event(),
         )
-        with caplog.at_level(logging.ERROR, logger="contenthub_dagster.defs"):
+        with caplog.at_level(logging.ERROR, logger="contenthub_dagster.lib"):
             sensor(context)
         assert f"Task daily_generation run {parent} failed" in caplog.text
         assert "were not submitted because of a queue or database error" in caplog.text
@@ -290,7 +290,7 @@ def test_killed_run_process_is_reexecuted_queueing_each_task_once(
             "CONTENTHUB_REDIS_URL": own_redis.url,
         }
     )
-    cmd = ["dagster", "job", "execute", "-m", "contenthub_dagster.defs.definitions",
+    cmd = ["dagster", "job", "execute", "-m", "contenthub_dagster.definitions",
            "-j", "daily_generation"]  # fmt: skip
     client = own_redis.client()
     log = tmp_path / "execute.log"
@@ -458,7 +458,7 @@ def test_failure_sensor_alerts_for_runs_that_record_no_code_location(
         )
         assert not result.success
         assert result.dagster_run.remote_job_origin is None
-        with caplog.at_level(logging.ERROR, logger="contenthub_dagster.defs"):
+        with caplog.at_level(logging.ERROR, logger="contenthub_dagster.lib"):
             tick(first.cursor)
     assert f"Task doomed run {result.run_id} failed" in caplog.text
     assert "账号 999999 不存在" in caplog.text

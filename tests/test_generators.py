@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from contenthub_dagster import settings
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.domain.article import ArticleImage
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.generation.base import GenerationError, close_generator, generate_attempt

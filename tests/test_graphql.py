@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
+from contenthub_dagster.lib import tags
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import invoke
 from tests.webserver import Webserver, webserver  # noqa: F401  (the shared fixture)

@@ -4,7 +4,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from contenthub_dagster.defs.instance_storage import dagster_storage_url
+from contenthub_dagster.lib.instance_storage import dagster_storage_url
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.unit

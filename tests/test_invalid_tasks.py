@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.definitions import build_definitions
-from contenthub_dagster.defs.invalid_tasks import INVALID_HEADING
+from contenthub_dagster.definitions import build_definitions
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.invalid_tasks import INVALID_HEADING
 from contenthub_dagster.tasks.loader import load_catalog
 
 pytestmark = pytest.mark.unit

@@ -13,11 +13,11 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay
-from contenthub_dagster.defs.jobs import build_task_job
-from contenthub_dagster.defs.resources.accounts import AccountsResource
-from contenthub_dagster.defs.resources.queue import GenerationQueueResource
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.config import GenerationParamsConfig, params_overlay
+from contenthub_dagster.lib.jobs import build_task_job
+from contenthub_dagster.lib.resources.accounts import AccountsResource
+from contenthub_dagster.lib.resources.queue import GenerationQueueResource
 from tests.fake_resources import FakeAccounts, FakeQueue
 from tests.job_support import failure_message, run_result
 from tests.scheduling_support import catalog_of, task_entry

@@ -1,6 +1,6 @@
 """What a run process imports with the code location: no queue or HTTP client until it is used.
 
-Every run worker imports ``contenthub_dagster.defs.definitions`` before its first step; on a
+Every run worker imports ``contenthub_dagster.definitions`` before its first step; on a
 busy machine each package it loads for nothing adds to the scheduled tick → run start latency
 (benchmarks/tick_latency.py).
 """
@@ -19,7 +19,7 @@ from tests.processes import child_env
 
 PROBE = """\
 import json, sys
-import contenthub_dagster.defs.definitions
+import contenthub_dagster.definitions
 print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
 LAZY = {"redis", "bullmq", "httpx", "psycopg", "openai"}

@@ -15,11 +15,11 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import schedule_execution_time_iterator  # the daemon's tick math
 
-from contenthub_dagster.defs.automation import build_task_automation
-from contenthub_dagster.defs.definitions import build_definitions
-from contenthub_dagster.defs.jobs import build_task_job
-from contenthub_dagster.defs.sensors.interval import encode_cursor
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.domain.cadence import interval_slot
+from contenthub_dagster.lib.automation import build_task_automation
+from contenthub_dagster.lib.jobs import build_task_job
+from contenthub_dagster.lib.sensors.interval import encode_cursor
 from contenthub_dagster.tasks.cadence import cadence_for
 from contenthub_dagster.tasks.loader import TaskCatalog
 from tests.scheduling_support import AlertServer, catalog_of, task_entry
@@ -407,7 +407,7 @@ def _logged(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == level and r.name.startswith("contenthub_dagster.defs")
+        if r.levelno == level and r.name.startswith("contenthub_dagster.lib")
     ]
 
 
@@ -444,7 +444,7 @@ def test_failure_sensor_logs_the_task_and_message(
 ) -> None:
     sensor, context = failed_run
     assert sensor.default_status.name == "RUNNING"
-    with caplog.at_level(logging.INFO, logger="contenthub_dagster.defs"):
+    with caplog.at_level(logging.INFO, logger="contenthub_dagster.lib"):
         sensor(context)
     [line] = _logged(caplog, logging.ERROR)
     assert line.startswith(f"Task doomed run {context.dagster_run.run_id} failed: ")
@@ -459,7 +459,7 @@ def test_failure_sensor_posts_json_to_the_webhook(
     sensor, context = failed_run
     with AlertServer() as server:
         monkeypatch.setenv("CONTENTHUB_ALERT_WEBHOOK", server.url)
-        with caplog.at_level(logging.INFO, logger="contenthub_dagster.defs"):
+        with caplog.at_level(logging.INFO, logger="contenthub_dagster.lib"):
             sensor(context)
         [received] = server.wait_for(1, timeout=5)
 
@@ -492,7 +492,7 @@ def test_a_failing_webhook_is_logged_never_raised(
     server_kwargs: dict[str, float],
     expected: str,
 ) -> None:
-    from contenthub_dagster.defs.sensors.run_failure import build_task_run_failure_sensor
+    from contenthub_dagster.lib.sensors.run_failure import build_task_run_failure_sensor
 
     sensor = build_task_run_failure_sensor(webhook_timeout=0.5)
     catalog = catalog_of(
@@ -510,7 +510,7 @@ def test_a_failing_webhook_is_logged_never_raised(
         )
         monkeypatch.setenv("CONTENTHUB_ALERT_WEBHOOK", server.url)
         started = time.monotonic()
-        with caplog.at_level(logging.INFO, logger="contenthub_dagster.defs"):
+        with caplog.at_level(logging.INFO, logger="contenthub_dagster.lib"):
             sensor(context)
         elapsed = time.monotonic() - started
         assert len(server.wait_for(1, timeout=5)) == 1
@@ -530,7 +530,7 @@ def test_an_unreachable_webhook_is_logged_never_raised(
     with AlertServer() as server:
         url = server.url  # bound, then closed: nothing listens on that port any more
     monkeypatch.setenv("CONTENTHUB_ALERT_WEBHOOK", url)
-    with caplog.at_level(logging.INFO, logger="contenthub_dagster.defs"):
+    with caplog.at_level(logging.INFO, logger="contenthub_dagster.lib"):
         sensor(context)
     [warning] = _logged(caplog, logging.WARNING)
     assert "Could not post the failure of task doomed to alert webhook at 127.0.0.1" in warning

@@ -20,7 +20,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from contenthub_dagster.defs.sensors.run_failure import build_task_run_failure_sensor
+from contenthub_dagster.lib.sensors.run_failure import build_task_run_failure_sensor
 from contenthub_dagster.storage.engine import normalize_url
 from tests.cli_support import write_instance_yaml
 from tests.fake_services import OpenAIHandler, serving
@@ -214,7 +214,7 @@ def test_no_secret_reaches_any_output(
             DAGSTER_HOME=str(home),
         )
         execute = [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-m"]
-        execute += ["contenthub_dagster.defs.definitions", "-j"]
+        execute += ["contenthub_dagster.definitions", "-j"]
 
         # Queue mode: the run submits; the worker gets a 500 echoing the key, retries, succeeds;
         # and a 401 echoing the key, which fails its job for good.

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.staleness import superseded
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.staleness import superseded
 from contenthub_dagster.tasks.cadence import TaskCadence
 from tests.job_support import task_job
 

@@ -11,7 +11,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.storage.engine import engine_for
 from contenthub_dagster.tasks.loader import load_catalog
 from contenthub_dagster.tasks.table_source import load_table_tasks

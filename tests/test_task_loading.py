@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from contenthub_dagster.cli import main
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 
 pytestmark = pytest.mark.unit

@@ -32,7 +32,7 @@ from dagster._core.scheduler.instigation import InstigatorType
 from dagster._grpc.client import DagsterGrpcClient
 
 from contenthub_dagster.admin.dagster_client import DagsterClient, WebserverError
-from contenthub_dagster.defs.results import result_and_message
+from contenthub_dagster.lib.results import result_and_message
 from tests.processes import child_env, free_port, spawned
 from tests.scheduling_support import task_entry, write_tasks
 from tests.worker_harness import content_rows, task_rows, worker_env
@@ -115,7 +115,7 @@ class Topology:
                     "-p",
                     str(self.code_port),
                     "-m",
-                    "contenthub_dagster.defs.definitions",
+                    "contenthub_dagster.definitions",
                     "--location-name",
                     LOCATION,
                 ],

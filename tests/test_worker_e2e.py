@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.domain.article import Article
 from contenthub_dagster.queue.producer import BullMQProducer
 from contenthub_dagster.storage.accounts import demo_accounts

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from contenthub_dagster.admin.dagster_client import DagsterClient, WebserverError
-from contenthub_dagster.defs.results import result_and_message
+from contenthub_dagster.lib.results import result_and_message
 from tests.cli_support import TASKS_YAML, write_instance_yaml
 from tests.processes import WORKSPACE_YAML, child_env, free_port, spawned, wait_until
 

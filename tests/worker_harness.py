@@ -15,8 +15,8 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
-from contenthub_dagster.defs.resources import BullMQQueueResource, ContentHubDatabaseResource
 from contenthub_dagster.domain.messages import GenerationRequest
+from contenthub_dagster.lib.resources import BullMQQueueResource, ContentHubDatabaseResource
 from contenthub_dagster.storage.engine import engine_for
 from contenthub_dagster.storage.tables import content_generation_tasks, generated_contents
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.results import result_and_message, result_and_message_from_tags
-from contenthub_dagster.defs.staleness import run_tick
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.results import result_and_message, result_and_message_from_tags
+from contenthub_dagster.lib.staleness import run_tick
 from contenthub_dagster.tasks.cadence import TaskCadence
 
 SUCCESS = "success"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contenthub_dagster.defs.jobs import build_task_job
+from contenthub_dagster.lib.jobs import build_task_job
 from contenthub_dagster.tasks.model import TASK_TYPE
 
 # What turns a task of each type into something Dagster runs.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from contenthub_dagster.admin.instance import open_instance
-from contenthub_dagster.defs.definitions import build_definitions
+from contenthub_dagster.definitions import build_definitions
 
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 

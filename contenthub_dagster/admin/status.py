@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from contenthub_dagster.defs.instigators import Instigator, instigators_of
+from contenthub_dagster.lib.instigators import Instigator, instigators_of
 from contenthub_dagster.settings import Settings, get_settings
 from contenthub_dagster.tasks.model import ScheduledTask
 

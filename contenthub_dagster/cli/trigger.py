@@ -16,9 +16,9 @@ from contenthub_dagster.admin.trigger import (
 from contenthub_dagster.cli.output import emit_json, fail
 from contenthub_dagster.cli.result_view import render_result
 from contenthub_dagster.cli.tasks import json_option, load_tasks, tasks_file_option
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.config import run_config
-from contenthub_dagster.defs.results import result_and_message
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.config import run_config
+from contenthub_dagster.lib.results import result_and_message
 
 
 @click.command("trigger")

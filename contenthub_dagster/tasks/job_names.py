@@ -33,7 +33,7 @@ DAGSTER_DISALLOWED_NAMES = frozenset(
 # (dagster._core.definitions.assets.job.asset_job.is_reserved_asset_job_name); we refuse every
 # key starting with __, which covers both and whatever Dagster reserves next.
 RESERVED_PREFIX = "__"
-# The code location's own sensors (defs/sensors/); a task's job is never named like them.
+# The code location's own sensors (lib/sensors/); a task's job is never named like them.
 OWN_DEFINITION_NAMES = frozenset(
     {
         "task_definitions_sensor",

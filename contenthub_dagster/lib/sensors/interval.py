@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.instigators import EVALUATION_INTERVAL_SECONDS, interval_sensor_name
 from contenthub_dagster.domain.slot_decision import SlotDecision, SlotVerdict, decide_slot
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.instigators import EVALUATION_INTERVAL_SECONDS, interval_sensor_name
 from contenthub_dagster.tasks.cadence import TaskCadence
 from contenthub_dagster.tasks.model import ScheduledTask
 

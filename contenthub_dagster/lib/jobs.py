@@ -12,13 +12,6 @@ from typing import Any, NoReturn
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.assets import account_observation
-from contenthub_dagster.defs.config import GenerationParamsConfig, params_overlay
-from contenthub_dagster.defs.logs import executor_logger
-from contenthub_dagster.defs.resources.accounts import AccountsResource, AccountsUnavailableError
-from contenthub_dagster.defs.resources.queue import GenerationQueueResource
-from contenthub_dagster.defs.staleness import cadence_from_metadata, cadence_metadata, superseded
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest, request_for
 from contenthub_dagster.domain.params import GenerationParams, run_size_problem, validate_params
@@ -32,6 +25,13 @@ from contenthub_dagster.domain.results import (
     infrastructure_failures,
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.assets import account_observation
+from contenthub_dagster.lib.config import GenerationParamsConfig, params_overlay
+from contenthub_dagster.lib.logs import executor_logger
+from contenthub_dagster.lib.resources.accounts import AccountsResource, AccountsUnavailableError
+from contenthub_dagster.lib.resources.queue import GenerationQueueResource
+from contenthub_dagster.lib.staleness import cadence_from_metadata, cadence_metadata, superseded
 from contenthub_dagster.settings import Settings, get_settings
 from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for

@@ -8,13 +8,13 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 from pydantic import Field
 
-from contenthub_dagster.defs.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.domain.messages import GenerationRequest
 from contenthub_dagster.domain.problems import TransientError
 from contenthub_dagster.domain.results import SubmitOutcome, not_queued
 from contenthub_dagster.generation.base import Generator, close_generator
 from contenthub_dagster.generation.pipeline import generate_and_store
 from contenthub_dagster.generation.registry import make_generator
+from contenthub_dagster.lib.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.masking import mask_url, redact
 from contenthub_dagster.queue.connection import QueueUnavailableError
 from contenthub_dagster.queue.producer import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.instigators import schedule_name
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.instigators import schedule_name
 from contenthub_dagster.tasks.cadence import TaskCadence
 from contenthub_dagster.tasks.model import ScheduledTask
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from contenthub_dagster.defs.schedules import build_task_schedule
-from contenthub_dagster.defs.sensors.interval import Clock, build_interval_sensor
-from contenthub_dagster.defs.sensors.run_failure import build_task_run_failure_sensor
+from contenthub_dagster.lib.schedules import build_task_schedule
+from contenthub_dagster.lib.sensors.interval import Clock, build_interval_sensor
+from contenthub_dagster.lib.sensors.run_failure import build_task_run_failure_sensor
 from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
 

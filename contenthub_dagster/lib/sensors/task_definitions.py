@@ -9,7 +9,7 @@ without a key, a table that cannot be read). Dagster 1.13 does not display a cod
 
 import dagster as dg
 
-from contenthub_dagster.defs.instigators import (
+from contenthub_dagster.lib.instigators import (
     TASK_DEFINITIONS_INTERVAL_SECONDS,
     TASK_DEFINITIONS_SENSOR_NAME,
 )

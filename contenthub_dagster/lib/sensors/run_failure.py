@@ -8,10 +8,10 @@ from typing import Any
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.instigators import FAILURE_SENSOR_INTERVAL_SECONDS, FAILURE_SENSOR_NAME
-from contenthub_dagster.defs.results import failure_reason
-from contenthub_dagster.defs.sensors.alerts import (
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.instigators import FAILURE_SENSOR_INTERVAL_SECONDS, FAILURE_SENSOR_NAME
+from contenthub_dagster.lib.results import failure_reason
+from contenthub_dagster.lib.sensors.alerts import (
     WEBHOOK_TIMEOUT_SECONDS,
     post_alert,
     webhook_label,

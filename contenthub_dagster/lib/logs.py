@@ -19,10 +19,10 @@ EXECUTOR_LOGGER = "contenthub_dagster.executor"
 SCHEDULER_LOGGER = "contenthub_dagster.scheduler"
 # Loggers whose lines are the scheduler's: loading the code location and scheduling its tasks.
 SCHEDULER_LOGGERS = (
-    "contenthub_dagster.defs.definitions",
-    "contenthub_dagster.defs.automation",
-    "contenthub_dagster.defs.schedules",
-    "contenthub_dagster.defs.sensors",
+    "contenthub_dagster.definitions",
+    "contenthub_dagster.lib.automation",
+    "contenthub_dagster.lib.schedules",
+    "contenthub_dagster.lib.sensors",
     SCHEDULER_LOGGER,
 )
 MAX_BYTES = 10 * 1024 * 1024

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
-from contenthub_dagster.defs.logs import executor_logger
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.logs import executor_logger
 from contenthub_dagster.tasks.errors import TaskLoadError
 
 INVALID_HEADING = "INVALID TASK DEFINITION"

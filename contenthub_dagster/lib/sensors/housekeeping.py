@@ -22,13 +22,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from contenthub_dagster.defs.instigators import (
+from contenthub_dagster.lib.instigators import (
     HOUSEKEEPING_INTERVAL_SECONDS,
     HOUSEKEEPING_SENSOR_NAME,
     OUTPUTS_SENSOR_INTERVAL_SECONDS,
     OUTPUTS_SENSOR_NAME,
 )
-from contenthub_dagster.defs.run_outputs import delete_run_outputs, outputs_root
+from contenthub_dagster.lib.run_outputs import delete_run_outputs, outputs_root
 from contenthub_dagster.settings import env_name, get_settings
 
 logger = logging.getLogger(__name__)

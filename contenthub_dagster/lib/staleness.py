@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contenthub_dagster.defs import tags
+from contenthub_dagster.lib import tags
 from contenthub_dagster.tasks.cadence import TaskCadence
 
 

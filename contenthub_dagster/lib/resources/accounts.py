@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
-from contenthub_dagster.defs.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.domain.accounts import Account
+from contenthub_dagster.lib.resources.database import ContentHubDatabaseResource
 from contenthub_dagster.storage.accounts import fetch_accounts
 from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 

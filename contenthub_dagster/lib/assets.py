@@ -19,7 +19,7 @@ from typing import Any
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
+from contenthub_dagster.lib import tags
 
 ACCOUNT_SUBMISSIONS_DESCRIPTION = (
     "Observation-only: a record of what task runs submitted, not data that Dagster builds. "

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from contenthub_dagster.defs import tags
+from contenthub_dagster.lib import tags
 
 # The op whose output (or failure) carries the result dict as ``result`` metadata.
 RESULT_STEP = "submit_generation_tasks"

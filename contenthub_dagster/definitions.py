@@ -7,67 +7,25 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any
 
 import dagster as dg
 
-from contenthub_dagster.defs.assets import account_submissions_spec
-from contenthub_dagster.defs.automation import build_task_automation
-from contenthub_dagster.defs.invalid_tasks import build_invalid_task_job
-from contenthub_dagster.defs.jobs import build_task_job
-from contenthub_dagster.defs.logs import configure_log_files, scheduler_logger
-from contenthub_dagster.defs.resources import (
-    AccountsResource,
-    BullMQQueueResource,
-    ContentHubDatabaseResource,
-    GenerationQueueResource,
-    MisconfiguredQueueResource,
-    SyncGenerationResource,
-)
-from contenthub_dagster.defs.run_outputs import RunOutputsIOManager
-from contenthub_dagster.defs.sensors.housekeeping import (
+from contenthub_dagster.lib.assets import account_submissions_spec
+from contenthub_dagster.lib.automation import build_task_automation
+from contenthub_dagster.lib.invalid_tasks import build_invalid_task_job
+from contenthub_dagster.lib.jobs import build_task_job
+from contenthub_dagster.lib.logs import configure_log_files, scheduler_logger
+from contenthub_dagster.lib.resources import resources_for_environment
+from contenthub_dagster.lib.sensors.housekeeping import (
     run_housekeeping_sensor,
     step_outputs_cleanup_sensor,
 )
-from contenthub_dagster.defs.sensors.task_definitions import task_definitions_sensor
-from contenthub_dagster.settings import Settings, env_name, get_settings
+from contenthub_dagster.lib.sensors.task_definitions import task_definitions_sensor
+from contenthub_dagster.settings import get_settings
 from contenthub_dagster.tasks.cadence import cadence_for
 from contenthub_dagster.tasks.loader import TaskCatalog, load_catalog
 
-logger = logging.getLogger("contenthub_dagster.defs.definitions")
-
-
-def resources_for_environment(config: Settings | None = None) -> dict[str, Any]:
-    """Resources chosen by the environment: Redis queue or sync mode, a URL or embedded SQLite."""
-    config = config or get_settings()
-    # URLs stay EnvVars: Dagster then shows the variable's name, never its value, in the UI.
-    database = (
-        ContentHubDatabaseResource(url=dg.EnvVar(env_name("database_url")))
-        if config.database_url
-        else ContentHubDatabaseResource()
-    )
-    mode, problem = config.generation_mode()
-    queue: GenerationQueueResource
-    if problem is not None:
-        queue = MisconfiguredQueueResource(database=database, problem=problem)
-    elif mode == "queue":
-        queue = BullMQQueueResource(
-            database=database,
-            redis_url=dg.EnvVar(env_name("redis_url")),
-            queue_name=config.queue,
-            prefix=config.queue_prefix,
-            backoff_delay_ms=config.retry_backoff_ms,
-        )
-    else:
-        queue = SyncGenerationResource(database=database, generator=config.generator)
-    return {
-        "database": database,
-        "accounts": AccountsResource(database=database),
-        "generation_queue": queue,
-        # Step outputs on disk for re-execution from failure, deleted once the run succeeds
-        # (defs/run_outputs.py); mem_io_manager would make re-execution from failure impossible.
-        "io_manager": RunOutputsIOManager(),
-    }
+logger = logging.getLogger(__name__)
 
 
 def quiet_owners_beta_warning() -> None:
