@@ -1,10 +1,9 @@
-"""``contenthub-dagster executors``: the registered task types."""
+"""``contenthub-dagster executors``: the task type and what runs it (the original's registry)."""
 
 from __future__ import annotations
 
 import click
 
-from contenthub_dagster.admin.executors import describe, registered_executors
 from contenthub_dagster.cli.output import emit_json, table
 from contenthub_dagster.cli.tasks import json_option
 
@@ -13,12 +12,15 @@ from contenthub_dagster.cli.tasks import json_option
 @json_option
 def executors_command(as_json: bool) -> None:
     """Task types and the Python object that implements each."""
-    executors = registered_executors()
+    from contenthub_dagster.lib.jobs import build_task_job
+    from contenthub_dagster.tasks.model import TASK_TYPE
+
+    # One type: every task is a job of the shared graph.
+    executor = {"type": TASK_TYPE, "class": build_task_job.__qualname__}
+    executor["module"] = build_task_job.__module__
     if as_json:
-        emit_json(executors)
+        emit_json({TASK_TYPE: executor})
         return
-    rows = [
-        (e["type"], f"{e['module']}.{e['class']}", describe(task_type))
-        for task_type, e in executors.items()
-    ]
-    click.echo(table(("TYPE", "IMPLEMENTATION", "WHAT IT DOES"), rows))
+    summary = (build_task_job.__doc__ or "").strip().splitlines()[0]
+    row = (TASK_TYPE, f"{executor['module']}.{executor['class']}", summary)
+    click.echo(table(("TYPE", "IMPLEMENTATION", "WHAT IT DOES"), [row]))

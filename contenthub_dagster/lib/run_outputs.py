@@ -2,12 +2,12 @@
 
 The three ops pass small values (validated params and accounts, the topic plan, the result) from
 step to step. Each run is its own process, so re-executing a failed run *from failure* reads the
-outputs of the steps that succeeded from disk: they are pickled, as Dagster's
-``fs_io_manager`` does, under ``<instance storage dir>/step_outputs/<run_id>/<step>/<output>``.
+outputs of the steps that succeeded from disk: Dagster's filesystem IO manager pickles them under
+``<instance storage dir>/step_outputs/<run_id>/<step>/<output>``.
 ``mem_io_manager`` would keep nothing on disk but makes re-execution from failure impossible.
 
 Nothing needs a run's outputs once it succeeded, nor its ancestors' once a re-execution of them
-succeeded: ``step_outputs_cleanup_sensor`` (defs/sensors/housekeeping.py) deletes them then.
+succeeded: ``step_outputs_cleanup_sensor`` (lib/sensors/housekeeping.py) deletes them then.
 A failed run's outputs stay until it is re-executed successfully or the run itself is deleted
 after ``CONTENTHUB_RUN_RETENTION_DAYS`` (``run_housekeeping_sensor``).
 
@@ -17,14 +17,12 @@ never touches anything else.
 
 from __future__ import annotations
 
-import os
-import pickle
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 
 OUTPUTS_FOLDER = "step_outputs"
 
@@ -52,45 +50,24 @@ class OutputsGoneError(Exception):
     """A re-execution needs an output that is no longer stored."""
 
 
-class PickledRunOutputs(dg.IOManager):
-    """Pickles each output under ``<root>/<run_id>/<step>/<output>``; reads the source run's."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root
-
-    def _path(self, identifier: Sequence[str]) -> Path:
-        return self._root.joinpath(*identifier)
-
-    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        path = self._path(context.get_identifier())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("wb") as file:
-            pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, path)
-
+class _StepOutputs(PickledObjectFilesystemIOManager):
     def load_input(self, context: dg.InputContext) -> Any:
-        upstream = context.upstream_output
-        if upstream is None:
-            raise OutputsGoneError(f"Input {context.name} has no upstream output to load")
-        path = self._path(upstream.get_identifier())
-        if not path.exists():
+        try:
+            return super().load_input(context)
+        except FileNotFoundError as exc:
             # Our deletion rules are the only way this happens: say so instead of a bare OSError.
+            upstream = context.upstream_output
             raise OutputsGoneError(
                 f"Output {upstream.name!r} of step {upstream.step_key} of run {upstream.run_id} "
                 "is no longer stored: outputs are deleted once the run (or a re-execution of it) "
                 "succeeded, or with the run after CONTENTHUB_RUN_RETENTION_DAYS. Re-execute all "
                 "steps instead; task ids derive from the root run, so nothing is submitted twice."
-            )
-        with path.open("rb") as file:
-            return pickle.load(file)
+            ) from exc
 
 
-class RunOutputsIOManager(dg.ConfigurableIOManagerFactory):
-    """The task jobs' IO manager: pickles in the instance's ``storage/step_outputs`` folder,
-    kept until the run succeeds (see this module's docstring)."""
+class RunOutputsIOManager(dg.FilesystemIOManager):
+    """Dagster's filesystem IO manager in the instance's ``storage/step_outputs`` folder, kept
+    until the run succeeds (see this module's docstring)."""
 
     def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
-        if context.instance is None:
-            raise dg.DagsterInvariantViolationError("RunOutputsIOManager needs a Dagster instance")
-        return PickledRunOutputs(outputs_root(context.instance))
+        return _StepOutputs(base_dir=str(outputs_root(context.instance)))

@@ -54,6 +54,6 @@ def resources_for_environment(config: Settings | None = None) -> dict[str, Any]:
         "accounts": AccountsResource(database=database),
         "generation_queue": queue,
         # Step outputs on disk for re-execution from failure, deleted once the run succeeds
-        # (defs/run_outputs.py); mem_io_manager would make re-execution from failure impossible.
+        # (lib/run_outputs.py); mem_io_manager would make re-execution from failure impossible.
         "io_manager": RunOutputsIOManager(),
     }
