@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -216,52 +214,6 @@ def test_bad_since_is_one_error_line(tmp_path: Path) -> None:
     result = invoke(["executions", "--since", "yesterday"], {"DAGSTER_HOME": str(home)})
     assert result.exit_code != 0
     assert result.stderr.startswith("error: --since 'yesterday' is not a date")
-
-
-def test_a_page_reads_no_event_log_of_runs_the_ops_tagged(
-    history: History, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The page is one run-records query: results and messages come from the runs' tags."""
-    reads: list[str] = []
-    original = dg.DagsterInstance.get_records_for_run
-
-    def counted(self: dg.DagsterInstance, run_id: str, *args: object, **kw: object) -> object:
-        reads.append(run_id)
-        return original(self, run_id, *args, **kw)
-
-    monkeypatch.setattr(dg.DagsterInstance, "get_records_for_run", counted)
-    records = executions(history, "--limit", "1000")
-    assert len(records) == len(history.runs)
-    assert reads == []
-
-
-def test_the_tags_hold_what_the_event_log_holds(history: History) -> None:
-    """Every run the ops tagged: its tags give the result and message its events give."""
-    from contenthub_dagster.lib.results import result_and_message, result_and_message_from_tags
-
-    with _instance(history) as instance:
-        tagged = 0
-        for record in instance.get_run_records():
-            run = record.dagster_run
-            from_tags = result_and_message_from_tags(run.run_id, run.tags)
-            if from_tags is not None:
-                tagged += 1
-                assert from_tags == result_and_message(instance, run.run_id)
-        assert tagged == 4  # every run but the one never started
-
-
-@contextmanager
-def _instance(history: History) -> Iterator[dg.DagsterInstance]:
-    saved = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(history.home)
-    try:
-        with dg.DagsterInstance.get() as instance:
-            yield instance
-    finally:
-        if saved is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = saved
 
 
 def test_a_scheduled_or_sensor_run_shows_its_tick_and_how_late_it_started(

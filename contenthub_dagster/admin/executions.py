@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from contenthub_dagster.lib import tags
-from contenthub_dagster.lib.results import result_and_message, result_and_message_from_tags
+from contenthub_dagster.lib.results import result_and_message
 from contenthub_dagster.lib.staleness import run_tick
 from contenthub_dagster.tasks.cadence import TaskCadence
 
@@ -141,24 +141,22 @@ def list_executions(
     ``cadences`` (by task key) turn an interval sensor's slot number into the slot's start; a
     schedule's tick is in the run's own tag.
 
-    One run-records query per page: the ops tag each run with its result and message; only a
-    finished run without them costs an event-log query.
+    One run-records query per page, then one event-log query per finished run on it.
     """
     # One extra record tells whether another page follows, without a second count query.
     records = instance.get_run_records(
         filters=query.runs_filter(), limit=query.limit + 1, cursor=query.cursor
     )
     page = list(records[: query.limit])
-    found = {r.dagster_run.run_id: result_and_message_from_tags(*_id_and_tags(r)) for r in page}
-    # Untagged finished runs (a crash, a cancel, a result too long for a tag, a run from before
-    # the tags) are read from their event logs, one query each. (Dagster's event records cannot
-    # be filtered by run id; a query over the page's time span instead opens every run's event
-    # log on SQLite, which measured slower than reading the runs one by one.)
-    for r in page:
-        if found[r.dagster_run.run_id] is None and r.dagster_run.is_finished:
-            found[r.dagster_run.run_id] = result_and_message(instance, r.dagster_run.run_id)
+    # (Dagster's event records cannot be filtered by a set of run ids; a query over the page's
+    # time span opens every run's event log on SQLite, measured slower than one query per run.)
+    found = {
+        r.dagster_run.run_id: result_and_message(instance, r.dagster_run.run_id)
+        for r in page
+        if r.dagster_run.is_finished
+    }
     executions = [
-        execution_from_record(r, found[r.dagster_run.run_id], cadences or {}) for r in page
+        execution_from_record(r, found.get(r.dagster_run.run_id), cadences or {}) for r in page
     ]
     more = len(records) > query.limit
     return ExecutionPage(executions, page[-1].dagster_run.run_id if more and page else None)
@@ -194,10 +192,6 @@ def execution_from_record(
         result=result,
         scheduled_for=None if tick is None else tick.astimezone(UTC),
     )
-
-
-def _id_and_tags(record: dg.RunRecord) -> tuple[str, Mapping[str, str]]:
-    return record.dagster_run.run_id, record.dagster_run.tags
 
 
 def _from_timestamp(value: float | None) -> datetime | None:

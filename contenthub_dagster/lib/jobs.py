@@ -1,7 +1,6 @@
 """The three ops, their graph, and one job per scheduled task."""
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -181,14 +180,6 @@ def _submit_generation_tasks(
         tags.FAILED: str(data["total_failed"]),
         tags.MODE: generation_queue.mode,
     }
-    # The execution log reads a page of results from run tags alone, when they fit one.
-    result_text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-    if tags.fits_a_tag(result_text) and tags.fits_a_tag(result["message"]):
-        run_tags |= {
-            tags.RESULT: result_text,
-            tags.MESSAGE: result["message"],
-            tags.WRITTEN_BY: context.run_id,
-        }
     context.instance.add_run_tags(context.run_id, run_tags)
     stats_table = account_stats_markdown(result)
     metadata = {
@@ -270,11 +261,6 @@ def _fail(context: dg.OpExecutionContext, problem: str, *, retry: bool = False) 
     """Fail the step with ``Task <key>: <problem>``; only infrastructure failures may retry."""
     description = f"Task {context.job_name}: {problem}"
     _to_file(context, logging.ERROR, description)
-    if tags.fits_a_tag(description):
-        # The execution log shows it without opening the run's event log.
-        context.instance.add_run_tags(
-            context.run_id, {tags.MESSAGE: description, tags.WRITTEN_BY: context.run_id}
-        )
     raise dg.Failure(description=description, allow_retries=retry) from None
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
-
-from contenthub_dagster.lib import tags
 
 # The op whose output (or failure) carries the result dict as ``result`` metadata.
 RESULT_STEP = "submit_generation_tasks"
@@ -39,29 +36,6 @@ def failure_reason(event: dg.DagsterEvent) -> str | None:
     return event.message
 
 
-def result_and_message_from_tags(
-    run_id: str, run_tags: Mapping[str, str]
-) -> tuple[dict[str, Any] | None, str | None] | None:
-    """What :func:`result_and_message` reads, from the tags the ops write as a run ends.
-
-    ``None`` when this run wrote no such tags: it is still running, it failed outside the ops'
-    own checks (a crash, a cancel, an unexpected error), or it predates these tags. Tags a
-    re-execution inherited from its parent name the parent and are ignored.
-    """
-    if run_tags.get(tags.WRITTEN_BY) != run_id:
-        return None
-    text = run_tags.get(tags.RESULT)
-    if text is not None:
-        try:
-            result = json.loads(text)
-        except ValueError:
-            return None
-        if isinstance(result, dict):
-            return result, result.get("message")
-    message = run_tags.get(tags.MESSAGE)
-    return None if message is None else (None, message)
-
-
 _RESULT_EVENTS = (
     dg.DagsterEventType.STEP_OUTPUT,
     dg.DagsterEventType.STEP_FAILURE,
@@ -84,15 +58,9 @@ def _result_in(records: Iterable[Any]) -> tuple[dict[str, Any] | None, str | Non
 
 
 def result_and_message(
-    instance: dg.DagsterInstance, run_id: str, run_tags: Mapping[str, str] | None = None
+    instance: dg.DagsterInstance, run_id: str
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """The result the submit step attached, and the run's message (else its first failure).
-
-    Given the run's tags, a run the ops tagged is answered without reading its event log.
-    """
-    tagged = result_and_message_from_tags(run_id, run_tags) if run_tags is not None else None
-    if tagged is not None:
-        return tagged
+    """The result the submit step attached, and the run's message (else its first failure)."""
     connection = instance.get_records_for_run(run_id, of_type=set(_RESULT_EVENTS))
     return _result_in(connection.records)
 

@@ -13,22 +13,6 @@ TRIGGER = "contenthub/trigger"
 SUBMITTED = "contenthub/submitted"
 FAILED = "contenthub/failed"
 MODE = "contenthub/mode"
-# Written by the ops as a run ends, so the execution log reads runs without their event logs:
-# the submit step's result dict (compact JSON), the run's message (the result's, or why an op
-# failed), and the id of the run that wrote them (a re-execution inherits its parent's tags).
-RESULT = "contenthub/result"
-MESSAGE = "contenthub/message"
-WRITTEN_BY = "contenthub/result_run"
-# PostgreSQL indexes run tags by (key, value), and a B-tree entry holds at most ~2.7 kB: a longer
-# result or message is not tagged; the execution log then reads it from the event log.
-MAX_TAGGED_BYTES = 2000
-
-
-def fits_a_tag(value: str) -> bool:
-    """Whether ``value`` is short enough for a run tag's index entry."""
-    return len(value.encode("utf-8")) <= MAX_TAGGED_BYTES
-
-
 SLOT = "contenthub/slot"
 # On the job of a task definition that could not be loaded (defs/invalid_tasks.py).
 INVALID = "contenthub/invalid"
