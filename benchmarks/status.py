@@ -3,10 +3,11 @@
 Against a fresh SQLite Dagster home (no daemon has stored any schedule state, so every schedule
 shows its default state and, when running, its next tick), interleaved, two ways:
 
-1. fresh processes (what an operator waits for): ``contenthub-dagster status --json`` vs. a
-   process that imports Dagster, opens the instance and makes the reads below;
-2. in one process: the task file read plus ``collect_status`` vs. the instance reads alone:
-   ``all_instigator_state``, ``get_daemon_statuses``, the in-flight run records, two counts.
+1. fresh processes (what an operator waits for): ``contenthub-dagster status --json`` (the code
+   location loaded in the process, as without ``-w``) vs. a process that imports Dagster, opens
+   the instance and makes the reads below, and vs. one that also loads the definitions;
+2. in one process: ``collect_status`` vs. the instance reads alone: ``all_instigator_state``,
+   ``get_daemon_statuses``, the in-flight run records, two counts.
 
     python benchmarks/status.py --tasks 1000 --repetitions 5
 """
@@ -39,6 +40,10 @@ with dg.DagsterInstance.get() as instance:
     instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
     instance.get_runs_count(dg.RunsFilter(statuses=IN_PROGRESS))
 """
+# The same, plus what any status that asks Dagster's definitions must do at least: build them.
+BARE_AND_DEFINITIONS = (
+    BARE + "from contenthub_dagster.definitions import defs\ndefs().get_repository_def()\n"
+)
 
 
 def process(code: str) -> float:
@@ -63,13 +68,23 @@ def main() -> None:
         for name in ("CONTENTHUB_REDIS_URL", "CONTENTHUB_TASKS_DATABASE_URL"):
             os.environ.pop(name, None)
         process(CLI)  # the SQLite storage is created by the first process, untimed
-        a, b = interleaved(lambda: process(CLI), lambda: process(BARE), args.repetitions)
+        a, b, c = [], [], []
+        for _ in range(args.repetitions):
+            a.append(process(CLI))
+            b.append(process(BARE))
+            c.append(process(BARE_AND_DEFINITIONS))
         print(f"tasks: {args.tasks}")
         report(
             "status, fresh process (contenthub-dagster status --json)",
             a,
             b,
             "a fresh process: import dagster, open the instance, the same reads (SQLite)",
+        )
+        report(
+            "the same status",
+            a,
+            c,
+            "the same reads, and the code location's definitions built",
         )
         run(args)
 
@@ -78,13 +93,12 @@ def run(args: argparse.Namespace) -> None:
     import dagster as dg
 
     from contenthub_dagster.admin.status import IN_PROGRESS, LISTED_RUNS, collect_status
-    from contenthub_dagster.cli.tasks import load_tasks
 
     with dg.DagsterInstance.get() as instance:
 
         def ours() -> float:
             start = time.perf_counter()
-            report_ = collect_status(instance, load_tasks(None).tasks, "Asia/Shanghai")
+            report_ = collect_status(instance)
             assert report_.tasks == args.tasks
             return time.perf_counter() - start
 
@@ -102,7 +116,7 @@ def run(args: argparse.Namespace) -> None:
 
         a, b = interleaved(ours, reference, args.repetitions)
     report(
-        "status in one process (task file read + collect_status)",
+        "status in one process (collect_status: the code location loaded, then the reads)",
         a,
         b,
         "the same instance reads alone (instigator states, daemon statuses, runs), SQLite",

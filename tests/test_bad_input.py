@@ -115,22 +115,28 @@ def test_reserved_names_cover_the_installed_dagster() -> None:
     assert is_reserved_asset_job_name(IMPLICIT_ASSET_JOB_NAME)
 
 
-def test_own_sensor_names_are_reserved(example_tasks: Path) -> None:
-    definitions = build_definitions(load_catalog(example_tasks))
-    task_keys = {t.key for t in load_catalog(example_tasks).tasks}
-    fixed = [
-        s.name
-        for s in definitions.sensors or []
-        if not any(s.name.startswith(f"{key}_") for key in task_keys)
+def test_a_task_may_be_keyed_like_the_code_locations_own_sensors(tmp_path: Path) -> None:
+    own = ["task_definitions_sensor", "task_run_failure_sensor", "step_outputs_cleanup_sensor"]
+    entries = [
+        {"key": key, "name": key, "params": {"account_ids": [49]}, **cadence}
+        for key in [*own, "run_housekeeping_sensor"]
+        for cadence in [{"cron_expression": "0 8 * * *"}]
+    ] + [
+        {
+            "key": "task_run_failure",
+            "name": "i",
+            "interval": 7,
+            "interval_unit": "minutes",
+            "params": {"account_ids": [49]},
+        },
     ]
-    assert sorted(fixed) == [
-        "run_housekeeping_sensor",
-        "step_outputs_cleanup_sensor",
-        "task_definitions_sensor",
-        "task_run_failure_sensor",
-    ]
-    for name in fixed:
-        assert reserved_key_problem(name) is not None
+    path = tmp_path / "tasks.yaml"
+    path.write_text(yaml.safe_dump({"tasks": entries}), encoding="utf-8")
+    catalog = load_catalog(path)
+    assert catalog.errors == ()
+    repository = build_definitions(catalog).get_repository_def()
+    assert {e["key"] for e in entries} <= {j.name for j in repository.get_all_jobs()}
+    assert set(own) <= {s.name for s in repository.sensor_defs}
 
 
 # --- Template topics stay within their columns ---------------------------------------------

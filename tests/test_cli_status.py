@@ -18,7 +18,7 @@ from bullmq import Queue, Worker
 from contenthub_dagster.definitions import build_definitions
 from contenthub_dagster.tasks.loader import load_catalog
 from tests.cli_support import invoke, write_instance_yaml
-from tests.processes import WORKSPACE_YAML, child_env, spawned, wait_until
+from tests.processes import WORKSPACE_YAML, child_env, free_port, spawned, wait_until
 
 # A cron task that ticks once a year, and an inactive interval task: the daemon test cannot
 # start a run by accident.
@@ -259,50 +259,23 @@ def test_a_running_daemon_is_reported_healthy(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
-def test_status_knows_the_code_locations_schedules_and_sensors_without_building_them() -> None:
-    """instigators_of (what status reads) names what build_definitions builds, field by field."""
-    from contenthub_dagster.lib.instigators import instigators_of
-    from contenthub_dagster.tasks.loader import TaskCatalog
-    from contenthub_dagster.tasks.model import ScheduledTask
-
-    entries = [
-        {"key": "cron", "name": "c", "cron_expression": "5 8 * * 1", "timezone": "UTC"},
-        {"key": "hourly", "name": "h", "interval": 2, "interval_unit": "hours"},
-        {"key": "odd", "name": "o", "interval": 7, "interval_unit": "minutes"},
-        {"key": "off", "name": "x", "interval": 7, "interval_unit": "minutes", "is_active": False},
-    ]
-    tasks = tuple(
-        ScheduledTask.model_validate({**e, "params": {"account_ids": [49]}}) for e in entries
+def test_a_code_location_dagster_cannot_reach_is_reported(home: Path, tmp_path: Path) -> None:
+    """Asked through a workspace whose code server is down: no schedules, and why."""
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+        f"      port: {free_port()}\n      location_name: contenthub_dagster\n",
+        encoding="utf-8",
     )
-    repository = build_definitions(TaskCatalog(tasks)).get_repository_def()
-    built = {
-        s.name: ("schedule", s.default_status.value == "RUNNING", s.job_name, s.cron_schedule)
-        for s in repository.schedule_defs
-    } | {
-        s.name: (
-            "sensor",
-            s.default_status.value == "RUNNING",
-            ", ".join(t.job_name for t in s.targets) or None,
-            s.minimum_interval_seconds,
-        )
-        for s in repository.sensor_defs
-    }
-    known = {
-        i.name: (
-            i.kind,
-            i.default_running,
-            i.job,
-            i.interval_seconds
-            if i.kind == "sensor"
-            else (
-                i.cadence.cron_strings[0]
-                if len(i.cadence.cron_strings) == 1
-                else list(i.cadence.cron_strings)
-            ),
-        )
-        for i in instigators_of(tasks, "Asia/Shanghai")
-    }
-    assert known == built
+    result = invoke(["status", "--json", "-w", str(workspace)], {"DAGSTER_HOME": str(home)})
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["code_location"]["loaded"] is False
+    assert "Could not reach user code server" in report["code_location"]["error"]
+    assert (report["schedules"], report["sensors"], report["jobs_count"]) == ([], [], 0)
+    assert "Traceback" not in result.stderr
+    text = invoke(["status", "-w", str(workspace)], {"DAGSTER_HOME": str(home)}).stdout
+    assert "code location contenthub_dagster: NOT loaded (" in text
 
 
 def _beat(home: Path, daemon_type: str, age_seconds: float) -> None:

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget, WorkspaceFileTarget
 
-from contenthub_dagster.lib.instigators import Instigator, instigators_of
+from contenthub_dagster.lib import tags
+from contenthub_dagster.lib.sensors.interval import INTERVAL_MINUTES
+from contenthub_dagster.masking import redact
 from contenthub_dagster.settings import Settings, get_settings
-from contenthub_dagster.tasks.model import ScheduledTask
+from contenthub_dagster.tasks.cadence import INTERVAL_TIMEZONE, TaskCadence
 
 if TYPE_CHECKING:
     from contenthub_dagster.admin.queue_status import QueueStatus
 
 CODE_LOCATION = "contenthub_dagster"
+CODE_LOCATION_MODULE = "contenthub_dagster.definitions"
 IN_PROGRESS = (
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
@@ -67,10 +76,23 @@ class InstigatorStatusRow:
 
 
 @dataclass(frozen=True)
+class CodeLocationStatus:
+    """The code location as Dagster serves it: loaded, or why not (a load error, no server)."""
+
+    name: str
+    error: str | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
 class SchedulerStatus:
     """Everything ``contenthub-dagster status`` reports."""
 
     daemons: list[DaemonStatus]
+    code_location: CodeLocationStatus
     instigators: list[InstigatorStatusRow]
     tasks: int
     queued_runs: int
@@ -110,6 +132,11 @@ class SchedulerStatus:
                     for d in self.daemons
                 ],
             },
+            "code_location": {
+                "name": self.code_location.name,
+                "loaded": self.code_location.loaded,
+                "error": self.code_location.error,
+            },
             "jobs_count": self.tasks,
             "timezone": self.timezone,
             "schedules": [_row(i, self.timezone) for i in self.instigators if i.kind == "schedule"],
@@ -123,31 +150,46 @@ class SchedulerStatus:
         }
 
 
+def workspace_target(workspace: Path | None, location: str) -> Any:
+    """A workspace file's code locations (a code server's, in production), else the code
+    location module loaded in this process."""
+    if workspace is not None:
+        return WorkspaceFileTarget(paths=[str(workspace)])
+    origin = LoadableTargetOrigin(module_name=CODE_LOCATION_MODULE, working_directory=os.getcwd())
+    return InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(origin, location_name=location))
+
+
 def collect_status(
     instance: dg.DagsterInstance,
-    tasks: Sequence[ScheduledTask],
-    default_timezone: str,
     location: str = CODE_LOCATION,
+    workspace: Path | None = None,
     queue_timeout: float = 5.0,
 ) -> SchedulerStatus:
-    """Read the daemon, schedule, sensor and run state from the instance; the queue from Redis.
-
-    The schedules and sensors are the ones the code location defines for ``tasks`` (names,
-    crons, default states: :func:`instigators_of`), without building Dagster definitions; their
-    state is what the instance stores, and the definition's default where it stores none.
-    """
+    """The daemons and runs from the instance; the schedules and sensors from the code location
+    Dagster serves (their state from the instance); the queue from Redis."""
     settings = get_settings()
-    states = _states_by_name(instance.all_instigator_state(), location)
     now = time.time()
-    rows = [_row_of(i, states.get(i.name), now) for i in instigators_of(tasks, default_timezone)]
+    target = workspace_target(workspace, location)
+    with warnings.catch_warnings():
+        # Dagster warns with the whole traceback of a location that fails to load; the report
+        # says why in one line instead.
+        warnings.filterwarnings("ignore", "Error loading repository location", UserWarning)
+        process = WorkspaceProcessContext(
+            instance, target, read_only=True, code_server_log_level="WARNING"
+        )
+    with process:
+        code_location, repository = _repository(process.create_request_context(), location)
+        rows = [] if repository is None else _instigator_rows(instance, repository, now)
+        task_jobs = 0 if repository is None else _task_job_count(repository)
     in_flight = instance.get_run_records(
         filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED, *IN_PROGRESS]),
         limit=LISTED_RUNS,
     )
     return SchedulerStatus(
         daemons=_daemons(instance, now, settings.daemon_heartbeat_tolerance),
+        code_location=code_location,
         instigators=rows,
-        tasks=len(tasks),
+        tasks=task_jobs,
         queued_runs=instance.get_runs_count(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED])),
         in_progress_runs=instance.get_runs_count(dg.RunsFilter(statuses=list(IN_PROGRESS))),
         runs_in_flight=[
@@ -160,7 +202,7 @@ def collect_status(
         ],
         queue=_queue(settings, queue_timeout),
         heartbeat_tolerance_seconds=settings.daemon_heartbeat_tolerance,
-        timezone=default_timezone,
+        timezone=settings.timezone,
     )
 
 
@@ -184,55 +226,81 @@ def _daemons(instance: dg.DagsterInstance, now: float, tolerance: float) -> list
     return found
 
 
-def _states_by_name(states: Sequence[Any], location: str) -> dict[str, Any]:
-    """The stored state of each instigator name; this code location's state wins."""
-    found: dict[str, Any] = {}
-    for state in states:
-        here = state.origin.repository_origin.code_location_origin.location_name == location
-        if here or state.name not in found:
-            found[state.name] = state
-    return found
+def _repository(context: Any, location: str) -> tuple[CodeLocationStatus, Any]:
+    if context.has_code_location_error(location):
+        error = context.get_code_location_error(location)
+        return CodeLocationStatus(location, redact(error.message.strip())), None
+    if not context.has_code_location(location):
+        known = ", ".join(context.code_location_names) or "none"
+        return CodeLocationStatus(location, f"not in the workspace (its locations: {known})"), None
+    repositories = context.get_code_location(location).get_repositories()
+    return CodeLocationStatus(location), next(iter(repositories.values()))
 
 
-def _effective_state(state: Any, default_running: bool) -> str:
-    # States the UI never toggled are "declared in code": the definition's default decides.
-    if state is not None and state.status.value in ("RUNNING", "STOPPED"):
-        return state.status.value
-    return "RUNNING" if default_running else "STOPPED"
+def _task_job_count(repository: Any) -> int:
+    return sum(
+        tags.TASK in job.tags and tags.INVALID not in job.tags for job in repository.get_all_jobs()
+    )
 
 
-def _row_of(instigator: Instigator, state: Any, now: float) -> InstigatorStatusRow:
-    status = _effective_state(state, instigator.default_running)
-    running = status == "RUNNING"
-    cadence = instigator.cadence
-    next_run = next_check = None
-    if cadence is not None and running:
-        # A schedule's next tick, or the start of an interval task's next slot: the sensor
-        # requests the slot's run at its first check after that.
-        ticks = cadence.next_ticks(1, datetime.fromtimestamp(now, UTC))
-        next_run = ticks[0] if ticks else None
-    if instigator.kind == "schedule":
-        assert cadence is not None
-        text = f"{' | '.join(cadence.cron_strings)} ({cadence.timezone})"
-    else:
-        interval = instigator.interval_seconds or 30
-        if running:
-            last = getattr(state.instigator_data if state else None, "last_tick_timestamp", None)
-            # The daemon evaluates a sensor once its minimum interval has passed since the last
-            # tick.
-            next_check = datetime.fromtimestamp(
-                now if last is None else max(now, last + interval), UTC
-            )
-        checked = f"checked every {interval} s"
-        text = checked if cadence is None else f"{cadence.describe()}; {checked}"
+def _instigator_rows(
+    instance: dg.DagsterInstance, repository: Any, now: float
+) -> list[InstigatorStatusRow]:
+    stored = {
+        state.instigator_origin_id: state
+        for state in instance.all_instigator_state(
+            repository.get_remote_origin_id(), repository.selector_id
+        )
+    }
+    rows = []
+    for schedule in repository.get_schedules():
+        state = schedule.get_current_instigator_state(stored.get(schedule.get_remote_origin_id()))
+        rows.append(_schedule_row(schedule, state, now))
+    for sensor in repository.get_sensors():
+        state = sensor.get_current_instigator_state(stored.get(sensor.get_remote_origin_id()))
+        rows.append(_sensor_row(sensor, state, now))
+    return rows
+
+
+def _schedule_row(schedule: Any, state: Any, now: float) -> InstigatorStatusRow:
+    crons = schedule.cron_schedule
+    crons = [crons] if isinstance(crons, str) else list(crons)
+    timezone = schedule.execution_timezone or "UTC"
+    cadence = TaskCadence(tuple(crons), timezone)
+    ticks = cadence.next_ticks(1, datetime.fromtimestamp(now, UTC)) if state.is_running else []
     return InstigatorStatusRow(
-        name=instigator.name,
-        kind=instigator.kind,
-        state=status,
-        cadence=text,
+        name=schedule.name,
+        kind="schedule",
+        state="RUNNING" if state.is_running else "STOPPED",
+        cadence=f"{' | '.join(crons)} ({timezone})",
+        next_run=ticks[0] if ticks else None,
+        next_check=None,
+        job=schedule.job_name,
+    )
+
+
+def _sensor_row(sensor: Any, state: Any, now: float) -> InstigatorStatusRow:
+    interval = sensor.min_interval_seconds
+    metadata = getattr(sensor.metadata, "standard_metadata", None) or {}
+    minutes = getattr(metadata.get(INTERVAL_MINUTES), "value", None)
+    # An interval task's sensor: its next run is the start of the next slot.
+    cadence = TaskCadence((), INTERVAL_TIMEZONE, int(minutes)) if minutes else None
+    next_run = next_check = None
+    if state.is_running:
+        if cadence is not None:
+            next_run = cadence.next_ticks(1, datetime.fromtimestamp(now, UTC))[0]
+        last = getattr(state.instigator_data, "last_tick_timestamp", None)
+        # The daemon evaluates a sensor once its minimum interval has passed since the last tick.
+        next_check = datetime.fromtimestamp(now if last is None else max(now, last + interval), UTC)
+    checked = f"checked every {interval} s"
+    return InstigatorStatusRow(
+        name=sensor.name,
+        kind="sensor",
+        state="RUNNING" if state.is_running else "STOPPED",
+        cadence=checked if cadence is None else f"{cadence.describe()}; {checked}",
         next_run=next_run,
         next_check=next_check,
-        job=instigator.job,
+        job=sensor.job_name,
     )
 
 

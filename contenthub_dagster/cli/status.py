@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -21,7 +22,7 @@ from contenthub_dagster.cli.output import (
     table,
     zoned_time,
 )
-from contenthub_dagster.cli.tasks import json_option, load_tasks
+from contenthub_dagster.cli.tasks import json_option
 from contenthub_dagster.settings import get_settings
 
 if TYPE_CHECKING:
@@ -36,19 +37,26 @@ if TYPE_CHECKING:
     show_default=True,
     help="Code location name whose schedule and sensor state to read.",
 )
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=(
+        "Workspace file naming the code location, e.g. workspace.grpc.yaml to ask the running "
+        "code server. Default: load the code location in this process."
+    ),
+)
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds for each Redis call.")
 @json_option
-def status_command(location: str, timeout: float, as_json: bool) -> None:
+def status_command(location: str, workspace: Path | None, timeout: float, as_json: bool) -> None:
     """Is the scheduler running and healthy, what runs next, what is queued."""
     try:
         instance = open_instance()
     except InstanceUnavailableError as exc:
         fail(str(exc))
     timezone = get_settings().timezone
-    # The current task sources, as the daemon's next load of the code location will see them.
-    tasks = load_tasks(None).tasks
     with instance:
-        report = collect_status(instance, tasks, timezone, location, timeout)
+        report = collect_status(instance, location, workspace, timeout)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -68,6 +76,11 @@ def render_status(report: SchedulerStatus, timezone: str) -> str:
     )
     lines = [f"daemon:     {daemon}"]
     lines += [f"  {d.daemon_type}: {_daemon_line(d, tolerance, timezone)}" for d in report.daemons]
+    where = report.code_location
+    lines.append(
+        f"code location {where.name}: "
+        + ("loaded" if where.loaded else f"NOT loaded ({where.error})")
+    )
     lines.append(f"task jobs:  {report.tasks}")
     lines.append(f"runs:       {report.queued_runs} queued, {report.in_progress_runs} in progress")
     lines += [f"  {r['run_id']} {r['job']} {r['status']}" for r in report.runs_in_flight]

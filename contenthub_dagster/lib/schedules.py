@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from contenthub_dagster.lib import tags
-from contenthub_dagster.lib.instigators import schedule_name
 from contenthub_dagster.tasks.cadence import TaskCadence
 from contenthub_dagster.tasks.model import ScheduledTask
 
@@ -23,7 +22,7 @@ def build_task_schedule(
         raise ValueError(f"task {task.key}: its cadence needs a sensor, not a schedule")
     lines = list(cadence.cron_strings)
     return dg.ScheduleDefinition(
-        name=schedule_name(task),
+        name=f"{task.key}_schedule",
         job=job,
         cron_schedule=lines[0] if len(lines) == 1 else lines,
         execution_timezone=cadence.timezone,

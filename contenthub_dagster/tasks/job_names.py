@@ -1,5 +1,10 @@
-"""Which task keys can name a Dagster job (docs/domain.md §1): Dagster's own reserved names and
-those of this code location's fixed definitions are refused before Dagster sees them."""
+"""Which task keys can name a Dagster job (docs/domain.md §1): Dagster's reserved names are
+refused before Dagster sees them.
+
+A key never collides with the code location's own sensors: jobs have a namespace of their own,
+and a task's schedule and sensor end in ``_schedule`` and ``_interval_sensor``, which no own
+sensor's name does.
+"""
 
 from __future__ import annotations
 
@@ -33,15 +38,6 @@ DAGSTER_DISALLOWED_NAMES = frozenset(
 # (dagster._core.definitions.assets.job.asset_job.is_reserved_asset_job_name); we refuse every
 # key starting with __, which covers both and whatever Dagster reserves next.
 RESERVED_PREFIX = "__"
-# The code location's own sensors (lib/sensors/); a task's job is never named like them.
-OWN_DEFINITION_NAMES = frozenset(
-    {
-        "task_definitions_sensor",
-        "task_run_failure_sensor",
-        "step_outputs_cleanup_sensor",
-        "run_housekeeping_sensor",
-    }
-)
 # Dagster's name rule (VALID_NAME_REGEX); Dagster sets no length limit, ours is the 200
 # characters of generated_contents.scheduled_task.
 KEY_PATTERN = r"^[A-Za-z0-9_]+$"
@@ -54,8 +50,6 @@ def reserved_key_problem(key: str) -> str | None:
         return f"{key!r}: keys starting with '__' are reserved by Dagster (e.g. __ASSET_JOB)"
     if key in DAGSTER_DISALLOWED_NAMES:
         return f"{key!r} is a name Dagster reserves (a Python keyword or a Dagster word)"
-    if key in OWN_DEFINITION_NAMES:
-        return f"{key!r} is the name of one of this code location's own sensors"
     return None
 
 

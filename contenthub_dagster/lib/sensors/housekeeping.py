@@ -22,12 +22,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from contenthub_dagster.lib.instigators import (
-    HOUSEKEEPING_INTERVAL_SECONDS,
-    HOUSEKEEPING_SENSOR_NAME,
-    OUTPUTS_SENSOR_INTERVAL_SECONDS,
-    OUTPUTS_SENSOR_NAME,
-)
 from contenthub_dagster.lib.run_outputs import delete_run_outputs, outputs_root
 from contenthub_dagster.settings import env_name, get_settings
 
@@ -38,6 +32,7 @@ logger = logging.getLogger(__name__)
 # each every-minute task, so a backlog (the first year's expiry, a lowered retention) drains.
 RUNS_PER_TICK = 200
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+HOUSEKEEPING_INTERVAL_SECONDS = 60
 # How far up a re-execution chain the success of its last run deletes outputs.
 MAX_ANCESTORS = 100
 
@@ -61,14 +56,14 @@ def step_outputs_cleanup_sensor() -> dg.SensorDefinition:
 
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
-        name=OUTPUTS_SENSOR_NAME,
+        name="step_outputs_cleanup_sensor",
         description=(
             "Deletes the stored step outputs (storage/step_outputs/<run_id>) of every task run "
             "that succeeded, and of the failed runs it re-executed: only re-execution from "
             "failure reads them. A failed run keeps its outputs until then, or until "
             f"run_housekeeping_sensor deletes it after {env_name('run_retention_days')} days."
         ),
-        minimum_interval_seconds=OUTPUTS_SENSOR_INTERVAL_SECONDS,
+        minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         # Every run of the instance, like the failure sensor: runs of `dagster job execute` and
         # `contenthub-dagster reexecute` record no code location. Only our IO manager writes
@@ -171,7 +166,7 @@ def run_housekeeping_sensor(runs_per_tick: int = RUNS_PER_TICK) -> dg.SensorDefi
     """Deletes finished runs older than ``CONTENTHUB_RUN_RETENTION_DAYS``, in bounded batches."""
 
     @dg.sensor(
-        name=HOUSEKEEPING_SENSOR_NAME,
+        name="run_housekeeping_sensor",
         description=(
             f"Every {HOUSEKEEPING_INTERVAL_SECONDS} s, deletes up to {runs_per_tick} finished "
             "runs (success, failure, canceled) created more than "

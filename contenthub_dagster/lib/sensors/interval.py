@@ -12,7 +12,6 @@ import dagster as dg
 
 from contenthub_dagster.domain.slot_decision import SlotDecision, SlotVerdict, decide_slot
 from contenthub_dagster.lib import tags
-from contenthub_dagster.lib.instigators import EVALUATION_INTERVAL_SECONDS, interval_sensor_name
 from contenthub_dagster.tasks.cadence import TaskCadence
 from contenthub_dagster.tasks.model import ScheduledTask
 
@@ -20,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 
 Clock = Callable[[], float]
+
+
+# The sensor's metadata key of the task's interval (``status`` reads the next slot from it).
+INTERVAL_MINUTES = "interval minutes"
 
 
 def run_key(task: ScheduledTask, slot: int) -> str:
@@ -59,9 +62,9 @@ def build_interval_sensor(
     run_tags = tags.run_tags(task, tags.TRIGGER_SENSOR)
 
     @dg.sensor(
-        name=interval_sensor_name(task),
+        name=f"{task.key}_interval_sensor",
         job=job,
-        minimum_interval_seconds=EVALUATION_INTERVAL_SECONDS,
+        minimum_interval_seconds=60,
         default_status=(
             dg.DefaultSensorStatus.RUNNING if task.is_active else dg.DefaultSensorStatus.STOPPED
         ),
@@ -71,7 +74,7 @@ def build_interval_sensor(
             f"{minutes}). A newly started sensor waits for the next slot boundary."
             + ("" if task.is_active else " Inactive in its task definition, so it starts stopped.")
         ),
-        metadata={"task": task.key, "interval minutes": minutes, "timezone": "UTC"},
+        metadata={"task": task.key, INTERVAL_MINUTES: minutes, "timezone": "UTC"},
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         last = decode_cursor(context.cursor, minutes)

@@ -9,7 +9,6 @@ from typing import Any
 import dagster as dg
 
 from contenthub_dagster.lib import tags
-from contenthub_dagster.lib.instigators import FAILURE_SENSOR_INTERVAL_SECONDS, FAILURE_SENSOR_NAME
 from contenthub_dagster.lib.results import failure_reason
 from contenthub_dagster.lib.sensors.alerts import (
     WEBHOOK_TIMEOUT_SECONDS,
@@ -28,13 +27,13 @@ def build_task_run_failure_sensor(
     """The run-failure sensor of the code location's task jobs."""
 
     @dg.run_failure_sensor(
-        name=FAILURE_SENSOR_NAME,
+        name="task_run_failure_sensor",
         description=(
             "Logs every failed task run with its task key and failure message, and POSTs it as "
             f"JSON to {env_name('alert_webhook')} when that is set (timeout {webhook_timeout:g} s; "
             "a failing webhook is logged, never retried)."
         ),
-        minimum_interval_seconds=FAILURE_SENSOR_INTERVAL_SECONDS,
+        minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         # Runs of `dagster job execute` (and execute_job) record no code location, and Dagster
         # matches a sensor's own-location runs by that origin: without this they were skipped.

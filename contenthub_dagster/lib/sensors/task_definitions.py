@@ -9,11 +9,11 @@ without a key, a table that cannot be read). Dagster 1.13 does not display a cod
 
 import dagster as dg
 
-from contenthub_dagster.lib.instigators import (
-    TASK_DEFINITIONS_INTERVAL_SECONDS,
-    TASK_DEFINITIONS_SENSOR_NAME,
-)
 from contenthub_dagster.tasks.loader import TaskCatalog
+
+# Short, so that a new problem (or its fix) shows in the tick history soon after a reload; the
+# sensor only reads the problems found when the code location loaded, so each tick is cheap.
+TASK_DEFINITIONS_INTERVAL_SECONDS = 30
 
 
 class InvalidTaskDefinitionsError(Exception):
@@ -38,7 +38,7 @@ def task_definitions_sensor(catalog: TaskCatalog) -> dg.SensorDefinition:
         )
 
     @dg.sensor(
-        name=TASK_DEFINITIONS_SENSOR_NAME,
+        name="task_definitions_sensor",
         description=description,
         minimum_interval_seconds=TASK_DEFINITIONS_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
