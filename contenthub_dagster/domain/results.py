@@ -171,3 +171,33 @@ def account_stats_markdown(result: Mapping[str, Any]) -> str:
         if data.get("errors_truncated"):
             lines.append(f"- … {data['errors_total'] - len(errors)} more")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """How a run ends, given its result: the log line, and why it fails (None: it succeeds).
+
+    ``retryable``: an infrastructure failure, which a retry of the step or a re-execution of the
+    run can repair (docs/domain.md §8); a result that is not a success fails for good.
+    """
+
+    summary: str
+    failure: str | None
+    retryable: bool
+    has_errors: bool
+
+
+def run_verdict(result: Mapping[str, Any], infrastructure: str | None, task_key: str) -> RunVerdict:
+    """The verdict of a submitted run; ``infrastructure``: why tasks were not queued, if any."""
+    data = result["data"]
+    errors = "".join(f"\n- {error}" for error in data["errors"])
+    # One line for the outcome, the errors and the table: the run page shows log lines inline,
+    # the Markdown metadata only behind a click.
+    summary = (f"Errors:{errors}\n" if errors else "") + (
+        f"Result per account:\n{account_stats_markdown(result)}"
+    )
+    if infrastructure is not None:
+        return RunVerdict(summary, f"Task {task_key}: {infrastructure}", True, bool(errors))
+    if not result["success"]:
+        return RunVerdict(summary, result["message"], False, bool(errors))
+    return RunVerdict(f"{result['message']}\n{summary}", None, False, bool(errors))

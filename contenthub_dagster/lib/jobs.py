@@ -22,6 +22,7 @@ from contenthub_dagster.domain.results import (
     build_result,
     infrastructure_failure_message,
     infrastructure_failures,
+    run_verdict,
 )
 from contenthub_dagster.domain.task_ids import generation_task_id
 from contenthub_dagster.lib import tags
@@ -175,38 +176,31 @@ def _submit_generation_tasks(
         },
     )
     data = result["data"]
-    run_tags = {
-        tags.SUBMITTED: str(data["total_submitted"]),
-        tags.FAILED: str(data["total_failed"]),
-        tags.MODE: generation_queue.mode,
-    }
-    context.instance.add_run_tags(context.run_id, run_tags)
-    stats_table = account_stats_markdown(result)
+    context.instance.add_run_tags(
+        context.run_id,
+        {
+            tags.SUBMITTED: str(data["total_submitted"]),
+            tags.FAILED: str(data["total_failed"]),
+            tags.MODE: generation_queue.mode,
+        },
+    )
+    verdict = run_verdict(result, infrastructure, context.job_name)
     metadata = {
         "result": dg.MetadataValue.json(result),
-        "account_stats": dg.MetadataValue.md(stats_table),
+        "account_stats": dg.MetadataValue.md(account_stats_markdown(result)),
         "total_submitted": dg.MetadataValue.int(data["total_submitted"]),
         "total_failed": dg.MetadataValue.int(data["total_failed"]),
         "message": dg.MetadataValue.text(result["message"]),
     }
-    last_attempt = infrastructure is None or context.retry_number >= _max_retries()
-    if last_attempt:  # one observation per run, not one per attempt
-        _observe_accounts(context, result)
-    # One line for the outcome, the errors and the table (each line is an event-log write).
-    # The run page shows log lines inline; the Markdown metadata only behind a click.
-    errors = "".join(f"\n- {error}" for error in data["errors"])
-    summary = (f"Errors:{errors}\n" if errors else "") + f"Result per account:\n{stats_table}"
-    if infrastructure is None and result["success"]:
-        summary = f"{result['message']}\n{summary}"
-    _log(context, logging.WARNING if errors else logging.INFO, summary)
-    if infrastructure is not None:
-        # The run fails with its result attached (the failure sensor alerts); retried first.
-        description = f"Task {context.job_name}: {infrastructure}"
-        _to_file(context, logging.ERROR, description)
-        raise dg.Failure(description=description, metadata=metadata, allow_retries=True)
-    if not result["success"]:
-        _to_file(context, logging.ERROR, result["message"])
-        raise dg.Failure(description=result["message"], metadata=metadata, allow_retries=False)
+    if not verdict.retryable or context.retry_number >= _max_retries():
+        _observe_accounts(context, result)  # one observation per run, not one per attempt
+    _log(context, logging.WARNING if verdict.has_errors else logging.INFO, verdict.summary)
+    if verdict.failure is not None:
+        # The run fails with its result attached (the failure sensor alerts).
+        _to_file(context, logging.ERROR, verdict.failure)
+        raise dg.Failure(
+            description=verdict.failure, metadata=metadata, allow_retries=verdict.retryable
+        )
     return dg.Output(result, metadata=metadata)
 
 
