@@ -5,7 +5,12 @@ import pytest
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.params import validate_params
 from contenthub_dagster.domain.planning import plan_accounts
-from contenthub_dagster.domain.results import SubmitOutcome, account_stats_markdown, build_result
+from contenthub_dagster.domain.results import (
+    SubmitOutcome,
+    account_stats_markdown,
+    build_result,
+    run_verdict,
+)
 from contenthub_dagster.domain.task_ids import generation_task_id
 
 pytestmark = pytest.mark.unit
@@ -129,3 +134,24 @@ def test_markdown_table() -> None:
     text = account_stats_markdown(run({"account_ids": [49, 99]}))
     assert "| 49 | 车界显眼包 | 1 | 0 | 1 |" in text
     assert "- 账号 99 不存在" in text
+
+
+def test_run_verdict_success_failure_and_retryable_infrastructure() -> None:
+    ok = run_verdict(run({"account_ids": [49], "count_per_account": 1}), None, "alpha")
+    assert (ok.failure, ok.retryable, ok.has_errors) == (None, False, False)
+    assert ok.summary.startswith("Successfully submitted 1 async tasks for 1 accounts\n")
+    assert "| 49 | 车界显眼包 | 1 | 0 | 1 |" in ok.summary
+
+    unknown_only = run({"account_ids": [99], "count_per_account": 1})
+    final = run_verdict(unknown_only, None, "alpha")
+    assert (final.failure, final.retryable, final.has_errors) == (
+        unknown_only["message"],
+        False,
+        True,
+    )
+    assert final.summary.startswith("Errors:\n- ")
+
+    queue_down = run({"account_ids": [49], "count_per_account": 1}, fail={(49, 0)})
+    retry = run_verdict(queue_down, "1 of 1 generation tasks were not submitted", "alpha")
+    assert retry.failure == "Task alpha: 1 of 1 generation tasks were not submitted"
+    assert retry.retryable is True
