@@ -1,4 +1,4 @@
-"""The generation task message: our public contract with queue workers (see the README)."""
+"""The generation task message: our public contract with queue workers (docs/queue.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Its asynchronous HTTP mode kills the server in the current release, so every call is
 ``"mode": "sync"`` and blocks for the whole generation; our queue and worker provide the
-asynchrony. What it accepts, reads and answers is described in the README's content-creator
+asynchrony. What it accepts, reads and answers is described in docs/queue.md's content-creator
 section; the text rules live in :mod:`contenthub_dagster.generation.creator_text`.
 """
 
