@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from click.utils import make_default_short_help
 
 
 class LazyGroup(click.Group):
@@ -41,7 +40,9 @@ class LazyGroup(click.Group):
         rows = []
         for name in names:
             if name in self.lazy_subcommands:
-                rows.append((name, make_default_short_help(self.lazy_subcommands[name][1], limit)))
+                # A stand-in command shortens the given help exactly as the real one would.
+                stand_in = click.Command(name, help=self.lazy_subcommands[name][1])
+                rows.append((name, stand_in.get_short_help_str(limit)))
             else:
                 command = super().get_command(ctx, name)
                 if command is not None and not command.hidden:
