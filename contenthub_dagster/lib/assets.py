@@ -1,15 +1,8 @@
 """Per-account submission counts: one asset observation per run, the accounts as a table.
 
-Why one observation per run and not one per account (partition = account id), as before: every
-observation is its own event-log write (~40 ms measured on the PostgreSQL instance storage), so
-2,000 accounts spent ~80 s per run in the event log, 92-94% of a 10,000-task submit. Dagster's
-batched writes (DAGSTER_EVENT_BATCH_SIZE) do not help: in 1.13 only Dagster's own output events
-carry batch metadata, ``context.log_event`` never does, and the SQL event log storages store a
-batch one event at a time anyway. A table in one observation costs one write whatever the
-number of accounts; the asset page's Metadata section (Table / Plots) lists each account's
-submitted/failed/total and charts the run's totals (the full per-task history is
-content_generation_tasks). No job materializes the asset: Dagster 1.13 renders it as an External
-Asset whose Materialize button is disabled ("External assets cannot be materialized").
+One observation per run, not one per account: each observation is an event-log write, and
+Dagster 1.13 does not batch ``context.log_event`` (BENCHMARKS.md, "Submitting a run"). No job
+materializes the asset: Dagster shows it as an external asset.
 """
 
 from __future__ import annotations

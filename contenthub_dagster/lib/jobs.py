@@ -340,10 +340,8 @@ def build_task_job(
 ) -> dg.JobDefinition:
     """One job per task, sharing the graph's op definitions (cadence: the default time zone's).
 
-    ``resources`` are the code location's: bound here, each job is complete as built, and
-    ``Definitions`` does not copy every job (and rebuild its schedule) to attach them.
-    ``settings``: the code location's, read once (reading them costs milliseconds, a thousand
-    tasks' worth of seconds).
+    ``resources`` are bound here so that ``Definitions`` need not copy every job to attach them;
+    ``settings`` are the code location's, read once for all tasks.
     """
     settings = settings or get_settings()
     cadence = cadence or cadence_for(task, settings.timezone)
@@ -353,11 +351,9 @@ def build_task_job(
         description=description,
         # Schedules and sensors override the trigger on the runs they request.
         tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
-        # No default run config: Dagster resolves a job's default config against its whole run
-        # config schema when the code location loads (tens of times a bare job's cost at 1,000
-        # tasks). The op reads the task's params from TASK_PARAMS below and lays the run config
-        # over them, so an empty launchpad runs the task as defined and any field set there
-        # overrides that one field for one run.
+        # No default run config and no per-task resource (each measured too costly at load,
+        # BENCHMARKS.md): the op reads the task's params from TASK_PARAMS and lays the run
+        # config over them, so an empty launchpad runs the task as defined.
         executor_def=dg.in_process_executor,
         metadata={
             "task name": task.name,

@@ -123,9 +123,8 @@ def _pending_sql() -> str:
     inserted rows, whose jobs no attempt can have added yet.
 
     The requests travel as one JSON array of row objects (a constant statement of 3 parameters,
-    however many rows), which ``json_to_recordset`` turns back into typed rows on the server:
-    ``json.dumps`` builds it in C, where psycopg dumps a Python list as an array parameter item
-    by item in Python (a 1,000-row chunk: ~13 ms against ~25 ms as nine arrays). Both writes
+    however many rows), which ``json_to_recordset`` turns back into typed rows on the server.
+    Kept beside the Core path for speed (BENCHMARKS.md, "One SQL path per write"). Both writes
     see the rows as they were before the statement, so a row inserted here is never reopened
     here; the statement is its own transaction and safe to repeat.
     """
