@@ -14,6 +14,7 @@ webserver: the webserver serves the new job at once, and the daemon runs the new
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -213,6 +214,17 @@ def _code_server_serving(port: int) -> bool | None:
     return True
 
 
+def _status_from_code_server(topology: Topology) -> dict[str, Any]:
+    """``contenthub-dagster status --json -w`` the topology's workspace, as an operator runs it."""
+    command = [_bin("contenthub-dagster"), "status", "--json", "-w", str(topology.workspace)]
+    env = topology.commands["daemon"][1]
+    done = subprocess.run(
+        command, env=env, cwd=topology.root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
 def _task_jobs(jobs: list[str]) -> list[str]:
     """The task jobs among a location's jobs (without Dagster's own ``__ASSET_JOB``)."""
     return [job for job in jobs if not job.startswith("__")]
@@ -312,6 +324,11 @@ def test_topology_runs_a_schedule_end_to_end_and_applies_a_reload_everywhere(
         # A task change: a second task in the file, applied by a reload through the webserver.
         write_tasks(topology.tasks, _task("first"), _task("second"))
         assert _task_jobs(client.reload_location(LOCATION)) == ["first", "second"]
+        # status asks the code server itself (not a copy of the task file) what it serves.
+        report = _status_from_code_server(topology)
+        assert report["code_location"] == {"name": LOCATION, "loaded": True, "error": None}
+        assert {"first_schedule", "second_schedule"} <= {s["name"] for s in report["schedules"]}
+        assert report["jobs_count"] == 2
 
         # The daemon ran the first task from its schedule; the workers generated its contents.
         first = topology.wait(
