@@ -1,7 +1,7 @@
 """The three ops with in-memory accounts and queue: no database, no Redis, no subprocess.
 
-The ops read the job's name and its task params (job metadata), which a directly invoked op has
-not got, so each test runs a task's real job in process with the fakes as its resources.
+Most tests run a task's real job in process with the fakes as its resources; the last ones
+invoke each op on its own through ``dg.build_op_context``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,21 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from contenthub_dagster.domain.params import validate_params
 from contenthub_dagster.lib import tags
 from contenthub_dagster.lib.config import GenerationParamsConfig, params_overlay
-from contenthub_dagster.lib.jobs import build_task_job
+from contenthub_dagster.lib.jobs import (
+    ResolvedAccounts,
+    TaskSpec,
+    build_task_job,
+    build_topics,
+    resolve_accounts,
+    submit_generation_tasks,
+)
 from contenthub_dagster.lib.resources.accounts import AccountsResource
 from contenthub_dagster.lib.resources.queue import GenerationQueueResource
-from tests.fake_resources import FakeAccounts, FakeQueue
+from contenthub_dagster.tasks.cadence import TaskCadence
+from tests.fake_resources import DEMO_ACCOUNTS, FakeAccounts, FakeQueue
 from tests.job_support import failure_message, run_result
 from tests.scheduling_support import catalog_of, task_entry
 
@@ -245,3 +254,101 @@ def test_params_overlay_lays_only_the_set_fields_over_the_task() -> None:
         "priority": 3,
     }
     assert params_overlay(task, GenerationParamsConfig()) == task
+
+
+# --- Each op on its own, through dg.build_op_context --------------------------------------
+
+
+def op_context(instance: dg.DagsterInstance, **run_tags: str) -> Any:
+    """A directly invoked op's context (use it in ``with``), its run (id EPHEMERAL) stored so
+    that run tags can be set."""
+    instance.add_run(dg.DagsterRun(job_name="alpha", run_id="EPHEMERAL", tags=run_tags))
+    return dg.build_op_context(instance=instance, run_tags=run_tags)
+
+
+ALPHA = TaskSpec(
+    "alpha",
+    {"account_ids": [49, 50, 99], "count_per_account": 2, "category": "技术", "priority": 3},
+    TaskCadence(("0 8 * * *",), "Asia/Shanghai"),
+)
+
+
+def resolve(context: Any, task: TaskSpec, accounts: FakeAccounts, **config: Any) -> list:
+    return list(
+        resolve_accounts(
+            context,
+            task=task,
+            config=GenerationParamsConfig(**config),
+            accounts=accounts,
+            generation_queue=FakeQueue(),
+        )
+    )
+
+
+def plan_for(account_ids: list[int]) -> Any:
+    params = validate_params(dict(ALPHA.params))
+    known = {i: DEMO_ACCOUNTS[i] for i in account_ids}
+    with dg.build_op_context() as context:
+        return build_topics(context, ResolvedAccounts("alpha", params, known, 0.0))
+
+
+def test_resolve_accounts_reads_the_task_and_lays_the_config_over_it() -> None:
+    instance, accounts = dg.DagsterInstance.ephemeral(), FakeAccounts()
+    with op_context(instance) as context:
+        [output] = resolve(context, ALPHA, accounts, priority=9)
+    resolved = output.value
+    assert (resolved.task_key, resolved.params.priority) == ("alpha", 9)
+    assert sorted(resolved.accounts) == [49, 50]
+    assert accounts.calls == [[49, 50, 99]]
+    # The run's queue priority says what it runs with.
+    assert instance.get_run_by_id("EPHEMERAL").tags[tags.DAGSTER_PRIORITY] == "9"
+
+
+def test_resolve_accounts_skips_a_run_whose_tick_is_superseded() -> None:
+    instance, accounts = dg.DagsterInstance.ephemeral(), FakeAccounts()
+    # Scheduled for 08:00 on 2026-01-01 (Shanghai); newer 08:00 ticks are long due.
+    tick = {tags.SCHEDULED_EXECUTION_TIME: "2026-01-01T00:00:00+00:00"}
+    with op_context(instance, **tick) as context:
+        assert resolve(context, ALPHA, accounts) == []
+    assert accounts.calls == []  # nothing read
+    assert instance.get_run_by_id("EPHEMERAL").tags[tags.SKIPPED] == "superseded"
+
+
+def test_invalid_params_fail_the_op_naming_the_task_and_field() -> None:
+    bad = TaskSpec("alpha", {"account_ids": [49], "priority": 11}, ALPHA.cadence)
+    accounts = FakeAccounts()
+    with (
+        op_context(dg.DagsterInstance.ephemeral()) as context,
+        pytest.raises(dg.Failure, match=r"Task alpha: invalid params: params\.priority"),
+    ):
+        resolve(context, bad, accounts)
+    assert accounts.calls == []
+
+
+def test_build_topics_and_submit_one_task_per_topic() -> None:
+    plan = plan_for([49, 50])
+    assert [t.topic for t in plan.plans[0].topics] == [
+        "车界显眼包 - 技术解析 1",
+        "车界显眼包 - 实践指南 2",
+    ]
+    instance, queue = dg.DagsterInstance.ephemeral(), FakeQueue()
+    with op_context(instance) as context:
+        output = submit_generation_tasks(context, plan, generation_queue=queue)
+    assert (
+        output.value["message"] == "Successfully submitted 4 async tasks for 3 accounts (2 failed)"
+    )
+    assert {r.scheduled_task for r in queue.submitted} == {"alpha"}
+    run_tags = instance.get_run_by_id("EPHEMERAL").tags
+    assert (run_tags[tags.SUBMITTED], run_tags[tags.FAILED]) == ("4", "2")
+
+
+def test_a_task_the_queue_refuses_fails_the_submit_op_for_a_retry() -> None:
+    plan = plan_for([49])
+    queue = FakeQueue(reject=lambda request: "not queued: Redis said no")
+    with (
+        op_context(dg.DagsterInstance.ephemeral()) as context,
+        pytest.raises(dg.Failure) as failure,
+    ):
+        submit_generation_tasks(context, plan, generation_queue=queue)
+    assert failure.value.description.startswith("Task alpha: 2 of 2 generation tasks")
+    assert failure.value.allow_retries is True

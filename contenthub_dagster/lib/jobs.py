@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import dagster as dg
+from dagster._core.errors import DagsterInvalidPropertyError
 
 from contenthub_dagster.domain.accounts import Account
 from contenthub_dagster.domain.messages import GenerationRequest, request_for
@@ -31,22 +32,31 @@ from contenthub_dagster.lib.config import GenerationParamsConfig, params_overlay
 from contenthub_dagster.lib.logs import executor_logger
 from contenthub_dagster.lib.resources.accounts import AccountsResource, AccountsUnavailableError
 from contenthub_dagster.lib.resources.queue import GenerationQueueResource
-from contenthub_dagster.lib.staleness import cadence_from_metadata, cadence_metadata, superseded
+from contenthub_dagster.lib.staleness import superseded
 from contenthub_dagster.settings import Settings, get_settings
 from contenthub_dagster.storage.engine import error_reason, is_transient_db_error
 from contenthub_dagster.tasks.cadence import TaskCadence, cadence_for
 from contenthub_dagster.tasks.model import ScheduledTask
 
-# Job metadata holding the task's own params, which a run config's unset fields keep.
+# Job metadata showing the task's own params on the job's page.
 TASK_PARAMS = "task params"
-# Job metadata holding the task's cadence, against which a run's tick is checked for staleness.
-TASK_CADENCE = "task cadence"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task's job runs: the job's one input, given when the job is built."""
+
+    key: str
+    params: Mapping[str, Any]
+    # Against which a run's tick is checked for staleness.
+    cadence: TaskCadence
 
 
 @dataclass(frozen=True)
 class ResolvedAccounts:
     """Validated params and the accounts that exist among the requested ones."""
 
+    task_key: str
     params: GenerationParams
     accounts: dict[int, Account]
     started_at: float
@@ -56,6 +66,7 @@ class ResolvedAccounts:
 class RunPlan:
     """What each account gets in this run."""
 
+    task_key: str
     params: GenerationParams
     plans: list[AccountPlan]
     started_at: float
@@ -70,60 +81,63 @@ class RunPlan:
 )
 def resolve_accounts(
     context: dg.OpExecutionContext,
+    task: TaskSpec,
     config: GenerationParamsConfig,
     accounts: AccountsResource,
     generation_queue: GenerationQueueResource,
 ) -> Iterator[dg.Output[ResolvedAccounts]]:
-    with _retry_only_transient(context):
-        resolved = _resolve_accounts(context, config, accounts, generation_queue)
+    with _retry_only_transient(context, task.key):
+        resolved = _resolve_accounts(context, task, config, accounts, generation_queue)
     if resolved is not None:
         yield dg.Output(resolved)
 
 
 def _resolve_accounts(
     context: dg.OpExecutionContext,
+    task: TaskSpec,
     config: GenerationParamsConfig,
     accounts: AccountsResource,
     generation_queue: GenerationQueueResource,
 ) -> ResolvedAccounts | None:
     started_at = time.time()
     stale = superseded(
-        context.run.tags,
-        cadence_from_metadata(_metadata_value(context, TASK_CADENCE)),
+        context.run_tags,
+        task.cadence,
         datetime.now(UTC),
-        re_execution=context.run.parent_run_id is not None,
+        re_execution=_lineage(context)[1] is not None,
     )
     if stale is not None:
         # Before any I/O: a stale run reads and writes nothing but this tag and log line.
-        message = f"Task {context.job_name}: {stale.message()}"
         context.instance.add_run_tags(context.run_id, {tags.SKIPPED: "superseded"})
-        _log(context, logging.WARNING, message)
+        _log(context, task.key, logging.WARNING, f"Task {task.key}: {stale.message()}")
         return None
     problem = generation_queue.preflight()
     if problem is not None:
-        _fail(context, problem)
+        _fail(context, task.key, problem)
     try:
-        params = validate_params(params_overlay(_task_params(context), config))
+        params = validate_params(params_overlay(task.params, config))
     except InvalidParamsError as exc:
-        _fail(context, "invalid params: " + "; ".join(f"params.{p}" for p in exc.problems))
+        problems = "; ".join(f"params.{p}" for p in exc.problems)
+        _fail(context, task.key, f"invalid params: {problems}")
     # Before any account is read or row written: an oversized run fails whole, at validation.
     too_large = run_size_problem(params, get_settings().max_tasks_per_run)
     if too_large is not None:
-        _fail(context, too_large)
+        _fail(context, task.key, too_large)
     _align_priority_tag(context, params.priority)
     try:
         found = accounts.fetch(params.account_ids)
     except AccountsUnavailableError as exc:
         # A refused connection or a timeout may pass; a missing table or column will not.
-        _fail(context, str(exc), retry=exc.transient)
+        _fail(context, task.key, str(exc), retry=exc.transient)
     missing = [i for i in params.account_ids if i not in found]
     _log(
         context,
+        task.key,
         logging.INFO,
         f"{len(found)} of {len(params.account_ids)} accounts found"
         + (f"; unknown: {missing}" if missing else ""),
     )
-    return ResolvedAccounts(params, found, started_at)
+    return ResolvedAccounts(task.key, params, found, started_at)
 
 
 @dg.op(description="Build each account's topics from its category templates or custom topics.")
@@ -131,30 +145,32 @@ def build_topics(context: dg.OpExecutionContext, resolved: ResolvedAccounts) -> 
     # No log line of its own: each is an event-log write, and the next step's first line says
     # how many tasks for how many accounts.
     plans = plan_accounts(resolved.params, resolved.accounts)
-    return RunPlan(resolved.params, plans, resolved.started_at)
+    return RunPlan(resolved.task_key, resolved.params, plans, resolved.started_at)
 
 
 @dg.op(description="Submit one generation task per topic and attach the result to the run.")
 def submit_generation_tasks(
     context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
 ) -> dg.Output[dict]:
-    with _retry_only_transient(context):
+    with _retry_only_transient(context, run_plan.task_key):
         return _submit_generation_tasks(context, run_plan, generation_queue)
 
 
 def _submit_generation_tasks(
     context: dg.OpExecutionContext, run_plan: RunPlan, generation_queue: GenerationQueueResource
 ) -> dg.Output[dict]:
-    root_run_id = context.run.root_run_id or context.run_id
+    task_key = run_plan.task_key
+    root_run_id, _, retry_number = _lineage(context)
     planned = sum(len(p.topics) for p in run_plan.plans)
     _log(
         context,
+        task_key,
         logging.INFO,
         f"Submitting {planned} generation tasks for {len(run_plan.plans)} accounts "
         f"({generation_queue.describe()})",
     )
     by_id = generation_queue.submit(
-        _requests(run_plan, context.job_name, root_run_id, context.run_id), context.log
+        _requests(run_plan, task_key, root_run_id, context.run_id), context.log
     )
     outcomes = _outcomes(run_plan, root_run_id, by_id)
     del by_id
@@ -169,7 +185,7 @@ def _submit_generation_tasks(
         per_account=run_plan.params.per_account,
         duration=time.time() - run_plan.started_at,
         metadata={
-            "scheduled_task": context.job_name,
+            "scheduled_task": task_key,
             "run_id": context.run_id,
             "root_run_id": root_run_id,
             "mode": generation_queue.mode,
@@ -184,7 +200,7 @@ def _submit_generation_tasks(
             tags.MODE: generation_queue.mode,
         },
     )
-    verdict = run_verdict(result, infrastructure, context.job_name)
+    verdict = run_verdict(result, infrastructure, task_key)
     metadata = {
         "result": dg.MetadataValue.json(result),
         "account_stats": dg.MetadataValue.md(account_stats_markdown(result)),
@@ -192,27 +208,28 @@ def _submit_generation_tasks(
         "total_failed": dg.MetadataValue.int(data["total_failed"]),
         "message": dg.MetadataValue.text(result["message"]),
     }
-    if not verdict.retryable or context.retry_number >= _max_retries():
-        _observe_accounts(context, result)  # one observation per run, not one per attempt
-    _log(context, logging.WARNING if verdict.has_errors else logging.INFO, verdict.summary)
+    if not verdict.retryable or retry_number >= _max_retries():
+        _observe_accounts(context, task_key, result)  # one per run, not one per attempt
+    level = logging.WARNING if verdict.has_errors else logging.INFO
+    _log(context, task_key, level, verdict.summary)
     if verdict.failure is not None:
         # The run fails with its result attached (the failure sensor alerts).
-        _to_file(context, logging.ERROR, verdict.failure)
+        _to_file(context, task_key, logging.ERROR, verdict.failure)
         raise dg.Failure(
             description=verdict.failure, metadata=metadata, allow_retries=verdict.retryable
         )
     return dg.Output(result, metadata=metadata)
 
 
-def _observe_accounts(context: dg.OpExecutionContext, result: dict) -> None:
+def _observe_accounts(context: dg.OpExecutionContext, task_key: str, result: dict) -> None:
     # One event per run, whatever the number of accounts (see defs/assets.py for why).
-    observation = account_observation(result, context.job_name)
+    observation = account_observation(result, task_key)
     if observation is not None:
         context.log_event(observation)
 
 
 @contextmanager
-def _retry_only_transient(context: dg.OpExecutionContext) -> Iterator[None]:
+def _retry_only_transient(context: dg.OpExecutionContext, task_key: str) -> Iterator[None]:
     """Only connection and timeout errors may be retried by the ops' retry policy.
 
     Dagster's RetryPolicy retries any exception but a ``Failure(allow_retries=False)``; so every
@@ -223,13 +240,25 @@ def _retry_only_transient(context: dg.OpExecutionContext) -> Iterator[None]:
     except dg.Failure:
         raise
     except TransientError as exc:
-        _fail(context, str(exc), retry=True)
+        _fail(context, task_key, str(exc), retry=True)
     except Exception as exc:
         if is_transient_db_error(exc):  # e.g. sync mode writing its rows
-            _fail(context, f"database error: {type(exc).__name__}: {error_reason(exc)}", retry=True)
-        description = f"Task {context.job_name}: {type(exc).__name__}: {exc}"
-        _to_file(context, logging.ERROR, description)
+            reason = f"database error: {type(exc).__name__}: {error_reason(exc)}"
+            _fail(context, task_key, reason, retry=True)
+        description = f"Task {task_key}: {type(exc).__name__}: {exc}"
+        _to_file(context, task_key, logging.ERROR, description)
         raise dg.Failure(description=description, allow_retries=False) from exc
+
+
+def _lineage(context: dg.OpExecutionContext) -> tuple[str, str | None, int]:
+    """The run's root run id, its parent's (None unless it is a re-execution) and the step's
+    retry number. An op invoked directly, as in a unit test, has no run: its own root, and
+    its first attempt."""
+    try:
+        run = context.run
+    except DagsterInvalidPropertyError:
+        return context.run_id, None, 0
+    return run.root_run_id or context.run_id, run.parent_run_id, context.retry_number
 
 
 def _max_retries() -> int:
@@ -251,36 +280,29 @@ def _retry_policy(max_retries: int, delay: float) -> dg.RetryPolicy:
     return dg.RetryPolicy(max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def _fail(context: dg.OpExecutionContext, problem: str, *, retry: bool = False) -> NoReturn:
+def _fail(
+    context: dg.OpExecutionContext, task_key: str, problem: str, *, retry: bool = False
+) -> NoReturn:
     """Fail the step with ``Task <key>: <problem>``; only infrastructure failures may retry."""
-    description = f"Task {context.job_name}: {problem}"
-    _to_file(context, logging.ERROR, description)
+    description = f"Task {task_key}: {problem}"
+    _to_file(context, task_key, logging.ERROR, description)
     raise dg.Failure(description=description, allow_retries=retry) from None
 
 
 def _align_priority_tag(context: dg.OpExecutionContext, priority: int) -> None:
     """The run's ``dagster/priority`` says the priority it runs with, overrides included."""
-    if context.run.tags.get(tags.DAGSTER_PRIORITY) != str(priority):
+    if context.run_tags.get(tags.DAGSTER_PRIORITY) != str(priority):
         context.instance.add_run_tags(context.run_id, {tags.DAGSTER_PRIORITY: str(priority)})
 
 
-def _task_params(context: dg.OpExecutionContext) -> dict[str, Any]:
-    params = _metadata_value(context, TASK_PARAMS)
-    return dict(params) if isinstance(params, dict) else {}
-
-
-def _metadata_value(context: dg.OpExecutionContext, key: str) -> object:
-    return getattr(context.job_def.metadata.get(key), "value", None)
-
-
-def _log(context: dg.OpExecutionContext, level: int, message: str) -> None:
+def _log(context: dg.OpExecutionContext, task_key: str, level: int, message: str) -> None:
     """Log to the run's event log and, when configured, the executor's log file."""
     context.log.log(level, message)
-    _to_file(context, level, message)
+    _to_file(context, task_key, level, message)
 
 
-def _to_file(context: dg.OpExecutionContext, level: int, message: str) -> None:
-    executor_logger().log(level, "%s run %s: %s", context.job_name, context.run_id, message)
+def _to_file(context: dg.OpExecutionContext, task_key: str, level: int, message: str) -> None:
+    executor_logger().log(level, "%s run %s: %s", task_key, context.run_id, message)
 
 
 def _requests(
@@ -325,8 +347,8 @@ def content_generation(retry_policy: dg.RetryPolicy) -> dg.GraphDefinition:
         name="content_generation",
         description="Resolve accounts, build topics, submit generation tasks.",
     )
-    def _graph() -> None:
-        resolved = resolve_accounts.with_retry_policy(retry_policy)()
+    def _graph(task: TaskSpec) -> None:
+        resolved = resolve_accounts.with_retry_policy(retry_policy)(task)
         submit_generation_tasks.with_retry_policy(retry_policy)(build_topics(resolved))
 
     return _graph
@@ -351,15 +373,16 @@ def build_task_job(
         description=description,
         # Schedules and sensors override the trigger on the runs they request.
         tags=tags.run_tags(task, tags.TRIGGER_MANUAL),
-        # No default run config and no per-task resource (each measured too costly at load,
-        # BENCHMARKS.md): the op reads the task's params from TASK_PARAMS and lays the run
-        # config over them, so an empty launchpad runs the task as defined.
+        # The task reaches the first op as a typed input value, which adds no config schema:
+        # a default run config or a per-task resource would (both measured too costly at load,
+        # BENCHMARKS.md). The op lays the run config over the task's params, so an empty
+        # launchpad runs the task as defined.
         executor_def=dg.in_process_executor,
         metadata={
             "task name": task.name,
             "active": task.is_active,
             TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
-            TASK_CADENCE: dg.MetadataValue.json(cadence_metadata(cadence)),
         },
+        input_values={"task": TaskSpec(task.key, task.params_dict(), cadence)},
         resource_defs=dict(resources) if resources else None,
     )

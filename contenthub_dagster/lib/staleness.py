@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from contenthub_dagster.lib import tags
 from contenthub_dagster.tasks.cadence import TaskCadence
@@ -29,29 +28,6 @@ class Superseded:
             f"skipped: superseded by the tick at {_utc(self.newer_tick)} (this run is for the "
             f"tick at {_utc(self.tick)}, which is already past); nothing submitted"
         )
-
-
-def cadence_metadata(cadence: TaskCadence) -> dict[str, Any]:
-    """The cadence as plain data, for a job's metadata."""
-    return {
-        "cron_strings": list(cadence.cron_strings),
-        "timezone": cadence.timezone,
-        "interval_minutes": cadence.interval_minutes,
-    }
-
-
-def cadence_from_metadata(value: object) -> TaskCadence | None:
-    """The cadence back from :func:`cadence_metadata`; None when absent or malformed."""
-    if not isinstance(value, Mapping):
-        return None
-    try:
-        return TaskCadence(
-            tuple(str(c) for c in value["cron_strings"]),
-            str(value["timezone"]),
-            None if value["interval_minutes"] is None else int(value["interval_minutes"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def run_tick(run_tags: Mapping[str, str], cadence: TaskCadence | None) -> datetime | None:
