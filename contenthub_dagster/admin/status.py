@@ -17,6 +17,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget, WorkspaceFileTarget
 
+from contenthub_dagster import definitions
 from contenthub_dagster.lib import tags
 from contenthub_dagster.lib.sensors.interval import INTERVAL_MINUTES
 from contenthub_dagster.masking import redact
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from contenthub_dagster.admin.queue_status import QueueStatus
 
 CODE_LOCATION = "contenthub_dagster"
-CODE_LOCATION_MODULE = "contenthub_dagster.definitions"
 IN_PROGRESS = (
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
@@ -155,7 +155,7 @@ def workspace_target(workspace: Path | None, location: str) -> Any:
     location module loaded in this process."""
     if workspace is not None:
         return WorkspaceFileTarget(paths=[str(workspace)])
-    origin = LoadableTargetOrigin(module_name=CODE_LOCATION_MODULE, working_directory=os.getcwd())
+    origin = LoadableTargetOrigin(module_name=definitions.__name__, working_directory=os.getcwd())
     return InProcessWorkspaceLoadTarget(InProcessCodeLocationOrigin(origin, location_name=location))
 
 

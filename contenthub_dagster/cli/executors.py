@@ -16,8 +16,11 @@ def executors_command(as_json: bool) -> None:
     from contenthub_dagster.tasks.model import TASK_TYPE
 
     # One type: every task is a job of the shared graph.
-    executor = {"type": TASK_TYPE, "class": build_task_job.__qualname__}
-    executor["module"] = build_task_job.__module__
+    executor = {
+        "type": TASK_TYPE,
+        "class": build_task_job.__qualname__,
+        "module": build_task_job.__module__,
+    }
     if as_json:
         emit_json({TASK_TYPE: executor})
         return

@@ -1,5 +1,4 @@
-"""The Dagster layer: the ContentTasks component, ops, config, resources, schedules, sensors.
+"""The Dagster layer: ops, config, resources, schedules, sensors, the observed asset, tags.
 
-The code location (:mod:`contenthub_dagster.definitions`) loads the ``defs/`` folder, which
-declares what of this package it serves.
+:mod:`contenthub_dagster.definitions` builds the code location from it.
 """

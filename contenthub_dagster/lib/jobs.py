@@ -222,7 +222,7 @@ def _submit_generation_tasks(
 
 
 def _observe_accounts(context: dg.OpExecutionContext, task_key: str, result: dict) -> None:
-    # One event per run, whatever the number of accounts (see defs/assets.py for why).
+    # One event per run, whatever the number of accounts (see lib/assets.py for why).
     observation = account_observation(result, task_key)
     if observation is not None:
         context.log_event(observation)
@@ -368,6 +368,7 @@ def build_task_job(
     settings = settings or get_settings()
     cadence = cadence or cadence_for(task, settings.timezone)
     description = task.name if not task.description else f"{task.name}: {task.description}"
+    params = task.params_dict()
     return content_generation(transient_retry_policy(settings)).to_job(
         name=task.key,
         description=description,
@@ -381,8 +382,8 @@ def build_task_job(
         metadata={
             "task name": task.name,
             "active": task.is_active,
-            TASK_PARAMS: dg.MetadataValue.json(task.params_dict()),
+            TASK_PARAMS: dg.MetadataValue.json(params),
         },
-        input_values={"task": TaskSpec(task.key, task.params_dict(), cadence)},
+        input_values={"task": TaskSpec(task.key, params, cadence)},
         resource_defs=dict(resources) if resources else None,
     )

@@ -14,7 +14,7 @@ SUBMITTED = "contenthub/submitted"
 FAILED = "contenthub/failed"
 MODE = "contenthub/mode"
 SLOT = "contenthub/slot"
-# On the job of a task definition that could not be loaded (defs/invalid_tasks.py).
+# On the job of a task definition that could not be loaded (lib/invalid_tasks.py).
 INVALID = "contenthub/invalid"
 # On a run that ended early because a newer tick of its task was already due (value: why).
 SKIPPED = "contenthub/skipped"

@@ -1,7 +1,7 @@
 """Invalid task definitions, listed on a sensor: its description names every problem as soon as
 the code location loads, and each evaluation fails with them.
 
-Invalid tasks with a usable key also get a job of their own (defs/invalid_tasks.py); this sensor
+Invalid tasks with a usable key also get a job of their own (lib/invalid_tasks.py); this sensor
 is the one place that shows the problems no job can carry (a file that is not YAML, an entry
 without a key, a table that cannot be read). Dagster 1.13 does not display a code location's
 ``Definitions`` metadata anywhere in the UI, so that is not where problems go.
